@@ -1,0 +1,14 @@
+"""memmap-tui's engine: a faithful, UI-free simulator of Linux memory hotplug.
+
+Pure Python + numpy. See docs/engine-api.md for the public API the TUI uses.
+"""
+
+from .config import KNOBS, MachineConfig, NodeConfig
+from .errors import ConfigError, OpFailed
+from .machine import Machine, OpResult
+from .profiles import NEWEST, PROFILES, resolve_profile
+from .arch import ARCHES
+from . import states
+
+__all__ = ["ARCHES", "ConfigError", "KNOBS", "Machine", "MachineConfig", "NEWEST", "NodeConfig",
+           "OpFailed", "OpResult", "PROFILES", "resolve_profile", "states"]

@@ -1,0 +1,35 @@
+"""Kernel-style failures: an errno, the message the kernel would give, the check that refused."""
+
+from __future__ import annotations
+
+import errno as _errno
+
+ERRNO_TEXT = {
+    "EINVAL": "Invalid argument",
+    "EBUSY": "Device or resource busy",
+    "ENOMEM": "Cannot allocate memory",
+    "EEXIST": "File exists",
+    "E2BIG": "Argument list too long",
+    "EINTR": "Interrupted system call",
+    "EPERM": "Operation not permitted",
+    "ENODEV": "No such device",
+    "EHWPOISON": "Memory page has hardware error",
+}
+
+
+def errno_number(name: str) -> int:
+    return getattr(_errno, name, 0)
+
+
+class ConfigError(ValueError):
+    """A machine configuration the selected profile or architecture cannot have."""
+
+
+class OpFailed(Exception):
+    """An operation refused by a kernel check; carries what the kernel would return."""
+
+    def __init__(self, errno: str, message: str, check: str):
+        super().__init__(f"-{errno}: {message}")
+        self.errno = errno
+        self.message = message
+        self.check = check

@@ -1,0 +1,64 @@
+"""An undo journal: every mutation of machine state records how to take it back.
+
+Operations run inside a transaction; a refused operation rolls the journal back so the
+machine is byte-for-byte as before, and a committed one keeps its journal for undo.
+Snapshots would copy the whole machine per operation; the journal costs what changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+_MISSING = object()
+
+
+class Journal:
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Callable[..., Any], tuple]] = []
+
+    def record(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Remember a call that undoes the change about to be made."""
+        self.entries.append((fn, args))
+
+    def set_attr(self, obj: Any, name: str, value: Any) -> None:
+        old = getattr(obj, name)
+        self.entries.append((setattr, (obj, name, old)))
+        setattr(obj, name, value)
+
+    def add_attr(self, obj: Any, name: str, delta: int) -> None:
+        self.set_attr(obj, name, getattr(obj, name) + delta)
+
+    def dict_set(self, d: dict, key: Any, value: Any) -> None:
+        old = d.get(key, _MISSING)
+        if old is _MISSING:
+            self.entries.append((_dict_pop, (d, key)))
+        else:
+            self.entries.append((d.__setitem__, (key, old)))
+        d[key] = value
+
+    def dict_del(self, d: dict, key: Any) -> None:
+        old = d.pop(key)
+        self.entries.append((d.__setitem__, (key, old)))
+
+    def array_set(self, arr, index, value) -> None:
+        old = arr[index].copy() if hasattr(arr[index], "copy") else arr[index]
+        self.entries.append((arr.__setitem__, (index, old)))
+        arr[index] = value
+
+    def list_append(self, lst: list, value: Any) -> None:
+        self.entries.append((lst.pop, ()))
+        lst.append(value)
+
+    def rollback(self) -> None:
+        for fn, args in reversed(self.entries):
+            fn(*args)
+        self.entries.clear()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _dict_pop(d: dict, key: Any) -> None:
+    d.pop(key, None)

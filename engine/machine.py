@@ -1,0 +1,417 @@
+"""The simulated machine: nodes, zones, sections, memory blocks and the pfn state store.
+
+The running kernel as a whole. Operations live in the modules named after their kernel
+files (memory_hotplug, memory_block, sparse, vmemmap, page_alloc, acpi); this module owns
+the state they change, runs each operation as a transaction (all-or-nothing, except where
+the kernel's own error path leaves something behind), keeps undo/redo, and answers queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import states as S
+from .arch import get_arch, with_overrides, probe_memory_block_size, boot_ram_ranges, firmware_holes
+from .config import MachineConfig
+from .errors import ConfigError, OpFailed, ERRNO_TEXT
+from .events import Event
+from .journal import Journal
+from .model import (ZONE_NAMES, ZONE_MOVABLE, ZONE_NORMAL, Geometry, Node, Resource, VmemAltmap, Zone)
+from .pfnstore import PfnStore
+from .profiles import resolve_profile
+from .tx import Columns, Tx
+from .units import format_size
+
+
+@dataclass
+class OpResult:
+    op: str
+    args: dict
+    ok: bool
+    errno: str | None = None
+    error: str | None = None
+    check: str | None = None
+    events: list[Event] = field(default_factory=list)
+    dmesg: list[str] = field(default_factory=list)
+    left_behind: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        what = f"{self.op}(" + ", ".join(f"{k}={_fmt_arg(v)}" for k, v in self.args.items()) + ")"
+        if self.ok:
+            return f"{what}: ok"
+        return f"{what}: -{self.errno} ({ERRNO_TEXT.get(self.errno, '')}): {self.error}"
+
+    def as_dict(self) -> dict:
+        return {"op": self.op, "args": self.args, "ok": self.ok, "errno": self.errno,
+                "error": self.error, "check": self.check,
+                "events": [e.line() for e in self.events], "dmesg": list(self.dmesg),
+                "left_behind": list(self.left_behind)}
+
+
+def _fmt_arg(v) -> str:
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 1 << 20:
+        return hex(v)
+    return str(v)
+
+
+class Machine:
+    UNDO_LIMIT = 500
+
+    def __init__(self, config: MachineConfig | None = None):
+        cfg = config or MachineConfig.default()
+        cfg.validate()
+        self.config = cfg
+        self.profile = resolve_profile(cfg.profile)
+        self.arch = with_overrides(get_arch(cfg.arch), la57=cfg.la57)
+        a = self.arch
+        self.page_shift = a.page_shift
+        self.page_size = a.page_size
+        self.pps = a.pages_per_section
+        self.struct_page_size = cfg.struct_page_size or a.default_struct_page
+        po = cfg.pageblock_order
+        if po is None:
+            po = a.pageblock_order if cfg.hugetlb else a.pageblock_order_nohugetlb
+        self.pageblock_pages = 1 << po
+        self.max_pfn = 1 << (a.phys_bits - a.page_shift)
+        self.memmap_mode = {False: "off", True: "on", "force": "force"}[cfg.memmap_on_memory]
+        self.auto_online = cfg.auto_online
+        self.online_policy = cfg.online_policy
+        self.auto_movable_ratio = cfg.auto_movable_ratio
+
+        self.store = PfnStore(self.pps)
+        self.secs = Columns({"present": (np.bool_, False), "online": (np.bool_, False),
+                             "node": (np.int16, -1), "early": (np.bool_, False)})
+        self.blks = Columns({"exists": (np.bool_, False), "online": (np.bool_, False),
+                             "zone": (np.int8, -1), "node": (np.int16, -1),
+                             "nr_vmemmap": (np.int32, 0), "res": (np.int64, -1),
+                             "boot": (np.bool_, False)})
+        self.zones: dict[tuple[int, int], Zone] = {}
+        self.nodes: dict[int, Node] = {}
+        self.res: dict[int, Resource] = {}   # hot-added System RAM resources by id
+        self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
+        # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
+        #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
+        self.vmap: dict[tuple[str, int], tuple[int, int, str]] = {}
+        # page-table pages of the vmemmap: (level, index) -> (pfn, node, source, children)
+        self.ptables: dict[tuple[str, int], tuple[int, int, str, int]] = {}
+        self.counters = _Counters()
+        self.min_free_kbytes = 0
+
+        self.generation = 0
+        self.history: list[dict] = []
+        self._undo: list[tuple[dict, Journal, OpResult]] = []
+        self._redo: list[dict] = []
+        self._boot()
+        self.block_size = self._block_size
+        self.geometry = Geometry(
+            arch=a.name, profile=self.profile.name, page_size=self.page_size,
+            page_shift=self.page_shift, pages_per_section=self.pps, section_size=a.section_size,
+            sections_per_block=self.spb, pages_per_block=self.ppb, block_size=self.block_size,
+            struct_page_size=self.struct_page_size, pageblock_pages=self.pageblock_pages,
+            max_pfn=self.max_pfn, phys_bits=a.phys_bits, pmd_size=a.pmd_size)
+
+    # =====================================================================================
+    # boot
+    # =====================================================================================
+    def _boot(self) -> None:
+        from . import boot
+        boot.boot_machine(self)
+
+    # =====================================================================================
+    # transactions, undo, redo
+    # =====================================================================================
+    def apply(self, op: dict) -> OpResult:
+        """Run one operation (a scenario step's table) as a transaction."""
+        from .ops import dispatch, normalise
+        try:
+            name, args = normalise(self, op)
+        except OpFailed as e:
+            return OpResult(op=str(op.get("op")), args={k: v for k, v in op.items() if k != "op"},
+                            ok=False, errno=e.errno, error=e.message, check=e.check)
+        tx = Tx()
+        try:
+            dispatch(self, tx, name, args)
+        except OpFailed as e:
+            tx.trail.finish()
+            left = list(tx.left_behind)
+            if left:
+                # the kernel's error path keeps these changes: commit them as they are
+                self._commit(op, tx, ok=False)
+            else:
+                tx.journal.rollback()
+            res = OpResult(op=name, args=args, ok=False, errno=e.errno, error=e.message,
+                           check=e.check, events=tx.trail.events, dmesg=tx.trail.dmesg,
+                           left_behind=left)
+            if left:
+                self._undo[-1] = (self._undo[-1][0], self._undo[-1][1], res)
+            return res
+        tx.trail.finish()
+        res = OpResult(op=name, args=args, ok=True, events=tx.trail.events, dmesg=tx.trail.dmesg,
+                       left_behind=list(tx.left_behind))
+        self._commit(op, tx, ok=True, result=res)
+        return res
+
+    def _commit(self, op: dict, tx: Tx, ok: bool, result: OpResult | None = None) -> None:
+        self.history.append(dict(op))
+        self._undo.append((dict(op), tx.journal, result))
+        if len(self._undo) > self.UNDO_LIMIT:
+            self._undo.pop(0)
+        if not getattr(self, "_redoing", False):
+            self._redo.clear()
+        self.generation += 1
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> bool:
+        """Take back the last operation that changed the machine."""
+        if not self._undo:
+            return False
+        op, journal, _ = self._undo.pop()
+        journal.rollback()
+        self.history.pop()
+        self._redo.append(op)
+        self.generation += 1
+        return True
+
+    def redo(self) -> OpResult | None:
+        if not self._redo:
+            return None
+        op = self._redo.pop()
+        self._redoing = True
+        try:
+            return self.apply(op)
+        finally:
+            self._redoing = False
+
+    # convenience wrappers ------------------------------------------------------------------
+    def hot_add(self, size, node: int = 0, start=None, via: str = "acpi") -> OpResult:
+        return self.apply({"op": "hot_add", "size": size, "node": node, "start": start, "via": via})
+
+    def online(self, block: int, type: str = "online") -> OpResult:
+        return self.apply({"op": "online", "block": block, "type": type})
+
+    def offline(self, block: int) -> OpResult:
+        return self.apply({"op": "offline", "block": block})
+
+    def remove(self, start, size) -> OpResult:
+        return self.apply({"op": "remove", "start": start, "size": size})
+
+    def eject(self, start, size) -> OpResult:
+        return self.apply({"op": "eject", "start": start, "size": size})
+
+    def alloc(self, node: int = 0, zone=None, pages=None, leave_free=None, kind="movable",
+              block=None) -> OpResult:
+        return self.apply({"op": "alloc", "node": node, "zone": zone, "pages": pages,
+                           "leave_free": leave_free, "kind": kind, "block": block})
+
+    def free(self, node: int = 0, zone=None, pages=None, kind="movable", block=None) -> OpResult:
+        return self.apply({"op": "free", "node": node, "zone": zone, "pages": pages,
+                           "kind": kind, "block": block})
+
+    def set(self, **knobs) -> OpResult:
+        return self.apply({"op": "set", **knobs})
+
+    # =====================================================================================
+    # geometry helpers used across the engine
+    # =====================================================================================
+    @property
+    def spb(self) -> int:
+        return self._block_size // self.arch.section_size
+
+    @property
+    def ppb(self) -> int:
+        return self._block_size >> self.page_shift
+
+    def zone(self, nid: int, zidx: int) -> Zone:
+        return self.zones[(nid, zidx)]
+
+    def node_zones(self, nid: int) -> list[Zone]:
+        return [self.zones[(nid, z)] for z in range(len(ZONE_NAMES))]
+
+    def distance(self, a: int, b: int) -> int:
+        ids = sorted(self.nodes)
+        return self.nodes[a].distances[ids.index(b)]
+
+    def nodes_by_distance(self, nid: int) -> list[int]:
+        return sorted(self.nodes, key=lambda n: (self.distance(nid, n), n))
+
+    def block_range(self, b: int) -> tuple[int, int]:
+        return b * self.ppb, (b + 1) * self.ppb
+
+    def zone_of_pfn(self, pfn: int) -> Zone | None:
+        """page_zone() for an online pfn; None when offline or absent."""
+        b = pfn // self.ppb
+        if b >= self.blks.size or not self.blks.online[b]:
+            return None
+        z = int(self.blks.zone[b])
+        nid = int(self.secs.node[pfn // self.pps])
+        if z >= 0:
+            return self.zones[(nid, z)]
+        return self.boot_zone_of_pfn(pfn)
+
+    def boot_zone_of_pfn(self, pfn: int) -> Zone | None:
+        nid = int(self.secs.node[pfn // self.pps]) if pfn // self.pps < self.secs.size else -1
+        if nid < 0:
+            return None
+        for z in self.node_zones(nid):
+            for lo, hi in z.boot_ranges:
+                if lo <= pfn < hi:
+                    return z
+        return None
+
+    def zone_ranges(self, z: Zone) -> list[tuple[int, int]]:
+        """pfn ranges whose pages belong to zone z now (online blocks in it)."""
+        b = self.blks
+        n = b.size
+        sel = np.flatnonzero(b.exists[:n] & b.online[:n] & (b.zone[:n] == z.idx) & (b.node[:n] == z.node))
+        out: list[tuple[int, int]] = []
+        multi = np.flatnonzero(b.exists[:n] & b.online[:n] & (b.zone[:n] < 0) & (b.node[:n] == z.node))
+        for blk in sel:
+            lo, hi = self.block_range(int(blk))
+            if out and out[-1][1] == lo:
+                out[-1] = (out[-1][0], hi)
+            else:
+                out.append((lo, hi))
+        # multi-zone boot blocks contribute their boot ranges of this zone
+        for blk in multi:
+            lo, hi = self.block_range(int(blk))
+            for a, c in z.boot_ranges:
+                x, y = max(a, lo), min(c, hi)
+                if x < y:
+                    out.append((x, y))
+        out.sort()
+        return out
+
+    # =====================================================================================
+    # queries (the public read API used by the TUI and reports)
+    # =====================================================================================
+    def present_sections(self) -> np.ndarray:
+        n = self.secs.size
+        return np.flatnonzero(self.secs.present[:n]).astype(np.int64)
+
+    def pfn_states(self, lo: int, hi: int) -> np.ndarray:
+        return self.store.get(max(0, lo), max(0, min(hi, self.max_pfn)))
+
+    def state_runs(self, lo: int, hi: int):
+        return self.store.runs(max(0, lo), max(0, min(hi, self.max_pfn)))
+
+    def aggregate(self, lo: int, hi: int, per_cell: int):
+        """Per cell of per_cell pfns: the dominant state and whether the cell is mixed."""
+        from .query import aggregate
+        return aggregate(self, lo, hi, per_cell)
+
+    def struct_page(self, pfn: int) -> dict:
+        from .query import struct_page
+        return struct_page(self, pfn)
+
+    def section(self, nr: int) -> dict:
+        from .query import section_info
+        return section_info(self, nr)
+
+    def backing_of(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        from .query import backing_of
+        return backing_of(self, lo, hi)
+
+    def served_by(self, pfn: int):
+        from .query import served_by
+        return served_by(self, pfn)
+
+    def blocks(self) -> list[dict]:
+        from .memory_block import block_sysfs
+        n = self.blks.size
+        return [block_sysfs(self, int(b)) for b in np.flatnonzero(self.blks.exists[:n])]
+
+    def block(self, bid: int) -> dict | None:
+        from .memory_block import block_sysfs
+        if 0 <= bid < self.blks.size and self.blks.exists[bid]:
+            return block_sysfs(self, bid)
+        return None
+
+    def block_of(self, pfn: int) -> int | None:
+        b = pfn // self.ppb
+        if 0 <= b < self.blks.size and self.blks.exists[b]:
+            return int(b)
+        return None
+
+    def resources(self) -> list[dict]:
+        out = []
+        for rid in sorted(self.res, key=lambda r: self.res[r].start_pfn):
+            r = self.res[rid]
+            out.append({"id": rid, "start": r.start_pfn << self.page_shift,
+                        "size": (r.end_pfn - r.start_pfn) << self.page_shift,
+                        "end": r.end_pfn << self.page_shift, "start_pfn": r.start_pfn,
+                        "end_pfn": r.end_pfn, "node": r.node, "via": r.via, "memmap": r.memmap,
+                        "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))})
+        return out
+
+    def resource_at(self, pfn: int) -> dict | None:
+        for r in self.resources():
+            if r["start_pfn"] <= pfn < r["end_pfn"]:
+                return r
+        return None
+
+    def meminfo(self) -> dict:
+        from .procfs import meminfo
+        return meminfo(self)
+
+    def zoneinfo(self) -> list[dict]:
+        from .procfs import zoneinfo
+        return zoneinfo(self)
+
+    def vmstat(self) -> dict:
+        from .procfs import vmstat
+        return vmstat(self)
+
+    def iomem(self) -> list[tuple[int, int, str]]:
+        from .procfs import iomem
+        return iomem(self)
+
+    def kpageflags(self, lo: int, hi: int) -> np.ndarray:
+        from .procfs import kpageflags
+        return kpageflags(self, lo, hi)
+
+    def nodes_info(self) -> list[dict]:
+        out = []
+        for nid in sorted(self.nodes):
+            nd = self.nodes[nid]
+            zs = self.node_zones(nid)
+            out.append({"id": nid, "online": nd.online, "boot_memory": nd.boot_memory,
+                        "present": sum(z.present for z in zs), "managed": sum(z.managed for z in zs),
+                        "free": sum(z.free for z in zs), "distances": list(nd.distances)})
+        return out
+
+    def fingerprint(self) -> str:
+        """A hash of the whole machine state: equal iff the states are equal."""
+        h = hashlib.sha256()
+        self.store.fingerprint_into(h)
+        self.secs.fingerprint_into(h)
+        self.blks.fingerprint_into(h)
+        for key in sorted(self.zones):
+            h.update(repr((key, self.zones[key].state())).encode())
+        for nid in sorted(self.nodes):
+            h.update(repr((nid, self.nodes[nid].online)).encode())
+        h.update(repr(sorted(self.res.items())).encode())
+        h.update(repr(sorted((k, v.as_dict()) for k, v in self.altmaps.items())).encode())
+        h.update(repr(sorted(self.vmap.items())).encode())
+        h.update(repr(sorted(self.ptables.items())).encode())
+        h.update(repr(vars(self.counters)).encode())
+        h.update(repr((self.auto_online, self.online_policy, self.auto_movable_ratio,
+                       self.min_free_kbytes)).encode())
+        return h.hexdigest()
+
+
+class _Counters:
+    """Global counters the kernel keeps outside zones (vmstat items, resource ids)."""
+
+    def __init__(self):
+        self.nr_memmap_pages = 0
+        self.nr_memmap_boot_pages = 0

@@ -1,0 +1,515 @@
+"""mm/memory_hotplug.c: adding and removing memory, onlining and offlining pfn ranges."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import states as S
+from .errors import OpFailed
+from .model import ZONE_MOVABLE, ZONE_NORMAL, ZONE_NAMES, Resource, VmemAltmap, Zone
+from . import page_alloc, sparse
+
+
+# ==========================================================================================
+# memmap on memory: is it possible, how many pages
+# ==========================================================================================
+def memory_block_memmap_size(m) -> int:
+    """memory_block_memmap_size(): bytes of struct pages for one memory block."""
+    return m.ppb * m.struct_page_size
+
+
+def memory_block_memmap_on_memory_pages(m) -> int:
+    """memory_block_memmap_on_memory_pages(): memmap pages per block, padded in force mode."""
+    nr = -(-memory_block_memmap_size(m) // m.page_size)
+    if m.memmap_mode == "force":
+        pb = m.pageblock_pages
+        nr = -(-nr // pb) * pb
+    return nr
+
+
+def mhp_supports_memmap_on_memory(m, size: int | None = None) -> tuple[bool, str]:
+    """mhp_supports_memmap_on_memory(): can this add keep its memmap on itself? (and why not)"""
+    p = m.profile
+    if m.memmap_mode == "off":
+        return False, "memory_hotplug.memmap_on_memory is off"
+    vmemmap_size = memory_block_memmap_size(m)
+    if p.memmap_rule == "rfc":
+        return True, "the RFC always uses the added range"
+    if p.memmap_rule in ("block-size", "fallback") and size is not None and size != m.block_size:
+        return False, (f"size {size:#x} is not exactly one memory block ({m.block_size:#x}); "
+                       f"profile {p.name} supports single-block adds only")
+    if p.memmap_rule == "block-size":
+        # 5.13-6.5: whole PMDs of vmemmap, pageblock-aligned remainder
+        if vmemmap_size % m.arch.pmd_size:
+            return False, (f"vmemmap of a block is {vmemmap_size} bytes, not a multiple of "
+                           f"PMD_SIZE ({m.arch.pmd_size})")
+        remaining = m.block_size - vmemmap_size
+        if remaining % (m.pageblock_pages * m.page_size):
+            return False, ("the memory left after the vmemmap is not a multiple of the "
+                           f"pageblock ({m.pageblock_pages} pages)")
+        return True, "supported"
+    memmap_pages = memory_block_memmap_on_memory_pages(m)
+    if vmemmap_size % m.page_size:
+        return False, f"vmemmap of a block ({vmemmap_size} bytes) is not page-aligned"
+    if memmap_pages % m.pageblock_pages:
+        return False, (f"{memmap_pages} memmap pages are not pageblock-aligned "
+                       f"({m.pageblock_pages} pages); \"force\" would pad them")
+    if memmap_pages == m.ppb:
+        return False, "the memmap would fill the whole block (no effective hotplugged memory)"
+    if not m.arch.arch_supports_memmap_on_memory(vmemmap_size):
+        return False, (f"arch_supports_memmap_on_memory({vmemmap_size}) is false on {m.arch.name} "
+                       f"(needs whole PMDs of {m.arch.pmd_size} bytes)")
+    return True, "supported"
+
+
+# ==========================================================================================
+# hot add
+# ==========================================================================================
+def _overlaps(m, lo: int, hi: int) -> str | None:
+    for nd in m.nodes.values():
+        for a, b in nd.boot_ranges:
+            if a < hi and lo < b:
+                return "boot System RAM"
+    for r in m.res.values():
+        if r.start_pfn < hi and lo < r.end_pfn:
+            return f"System RAM [{r.start_pfn << m.page_shift:#x}-{(r.end_pfn << m.page_shift) - 1:#x}]"
+    # sections left present by an earlier failed add have no resource but block a re-add later
+    return None
+
+
+def register_memory_resource(m, tx, start: int, size: int, name: str) -> None:
+    """register_memory_resource(): range allowed, then claim it in /proc/iomem."""
+    end = start + size
+    top = (1 << m.arch.phys_bits) - 1
+    if not (start < end and end - 1 <= top):
+        tx.log(f"Hotplug memory [{start:#x}-{end:#x}] exceeds maximum addressable range [0x0-{top:#x}]")
+        raise OpFailed("E2BIG", f"[{start:#x}-{end:#x}] is beyond the {m.arch.phys_bits}-bit "
+                       f"physical address space", "mhp_range_allowed: outside mhp_get_pluggable_range()")
+    who = _overlaps(m, start >> m.page_shift, -(-end >> m.page_shift))
+    if who:
+        tx.log(f"Unable to reserve System RAM region: {start:016x}->{end - 1:016x}")
+        raise OpFailed("EEXIST", f"[{start:#x}-{end - 1:#x}] overlaps {who}",
+                       "register_memory_resource: __request_region conflicts in iomem")
+    tx.call("register_memory_resource", f"{start:#x}, {size:#x}, \"{name}\"", "ok")
+
+
+def check_hotplug_memory_range(m, tx, start: int, size: int) -> None:
+    """check_hotplug_memory_range(): non-zero, block-aligned start and size."""
+    bs = m.block_size
+    if not size or start % bs or size % bs:
+        tx.log(f"Block size [{bs:#x}] unaligned hotplug range: start {start:#x}, size {size:#x}")
+        raise OpFailed("EINVAL", f"start {start:#x} / size {size:#x} not aligned to the "
+                       f"{bs:#x}-byte memory block", "check_hotplug_memory_range: block size unaligned")
+
+
+def auto_start(m, size: int) -> int:
+    """Where QEMU would put a new DIMM: the first free block-aligned gap in the device
+    memory region, which starts 1 GiB-aligned above boot memory and at or above 4 GiB."""
+    ps = m.page_shift
+    boot_end = max((hi for nd in m.nodes.values() for _, hi in nd.boot_ranges), default=0) << ps
+    base = max(boot_end, 4 << 30 if m.arch.name == "x86_64" else 0)
+    base = -(-base // (1 << 30)) * (1 << 30)
+    align = max(m.block_size, 1)
+    taken = sorted(((r.start_pfn << ps, r.end_pfn << ps) for r in m.res.values()))
+    n = m.secs.size
+    # sections a failed add left behind are occupied too
+    cur = base
+    for lo, hi in taken:
+        if hi <= cur:
+            continue
+        if lo - cur >= size:
+            break
+        cur = -(-hi // align) * align
+    return cur
+
+
+def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
+    """__add_memory() -> add_memory_resource(): the whole hot-add, all or nothing."""
+    name = "System RAM" if via == "acpi" else "System RAM (kmem)"
+    caller = "acpi_memory_enable_device" if via == "acpi" else "add_memory_driver_managed"
+    tx.call(caller, f"start={start:#x}, size={size:#x}, node={nid}")
+    with tx.nest():
+        register_memory_resource(m, tx, start, size, name)
+        tx.call("add_memory_resource", f"nid={nid}, [{start:#x}-{start + size - 1:#x}]")
+        with tx.nest():
+            check_hotplug_memory_range(m, tx, start, size)
+            if nid not in m.nodes:
+                tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
+                raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
+            _add_memory_resource(m, tx, start, size, nid, via)
+
+
+def _memmap_plan(m, tx, size: int, via: str) -> str:
+    """Which placement the profile picks: "rfc", "single", "per-block" or "buddy"."""
+    p = m.profile
+    ok, why = mhp_supports_memmap_on_memory(m, size)
+    if p.memmap_rule == "rfc":
+        return "rfc" if ok else "buddy"
+    if via == "acpi":
+        # the ACPI driver asks only when the core says yes (and from 6.6 the core falls back)
+        flag = ok
+        tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
+                "true" if ok else f"false: {why}")
+    else:
+        flag = True
+        tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
+                "true" if ok else f"false: {why}")
+    if not flag:
+        return "buddy"
+    if not ok:
+        if p.memmap_rule == "block-size":
+            raise OpFailed("EINVAL", f"MHP_MEMMAP_ON_MEMORY requested but unsupported: {why}",
+                           f"add_memory_resource: mhp_supports_memmap_on_memory() is false ({why})")
+        tx.call("add_memory_resource", "MHP_MEMMAP_ON_MEMORY", "unsupported: falling back to the buddy")
+        return "buddy"
+    return "per-block" if p.memmap_rule == "per-block" else "single"
+
+
+def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> None:
+    ps = m.page_shift
+    lo, hi = start >> ps, (start + size) >> ps
+    node = m.nodes[nid]
+    new_node = not node.online
+    if new_node:
+        tx.set(node, "online", True)
+        tx.call("__try_online_node", f"{nid}", "new node: pgdat initialised, node online")
+    plan = _memmap_plan(m, tx, size, via)
+    m.blks.ensure(hi // m.ppb + 1, tx.journal)
+    # resources are named by their first pfn, so nothing is left counting after a removal
+    rid = group = lo
+    memmap_kind = {"rfc": "altmap-range", "single": "altmap-range", "per-block": "altmap-block",
+                   "buddy": "buddy"}[plan]
+    try:
+        if plan == "per-block":
+            create_altmaps_and_memory_blocks(m, tx, nid, lo, hi, rid)
+        else:
+            altmap = None
+            if plan in ("rfc", "single"):
+                altmap = VmemAltmap(lo, hi - 1, hi - lo)
+            arch_add_memory(m, tx, nid, lo, hi, altmap, rfc=(plan == "rfc"))
+            nr_vmemmap = altmap.alloc + altmap.align if (altmap is not None and plan == "single") else 0
+            create_memory_block_devices(m, tx, nid, lo, hi, rid, nr_vmemmap)
+            if plan == "single":
+                # 5.13-6.5 kept only nr_vmemmap_pages; removal rebuilt an altmap from it
+                keep = VmemAltmap(lo, hi - 1, altmap.free)
+                keep.alloc, keep.align = altmap.alloc, altmap.align
+                tx.journal.dict_set(m.altmaps, lo // m.ppb, keep)
+    except OpFailed:
+        if new_node and not tx.left_behind:
+            pass   # rolled back with everything else (node_set_offline in the error path)
+        elif new_node:
+            tx.set(node, "online", False)
+            tx.call("node_set_offline", f"{nid}", "error path")
+        raise
+    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, group))
+    if new_node:
+        tx.call("register_node", f"{nid}")
+    tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
+    tx.call("add_memory_resource", "", "0")
+    # auto-online, with the type in auto_online_blocks; failures are not the add's failure
+    if m.auto_online != "offline":
+        from .memory_block import device_online_block
+        for b in range(lo // m.ppb, hi // m.ppb):
+            try:
+                device_online_block(m, tx, b, m.auto_online, sub=True)
+            except OpFailed as e:
+                tx.call("online_memory_block", f"memory{b}", f"-{e.errno}: {e.message} (ignored)")
+
+
+def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int) -> None:
+    """create_altmaps_and_memory_blocks() (6.8+): one altmap and one arch_add_memory per block."""
+    free = memory_block_memmap_on_memory_pages(m)
+    done = []
+    for b_lo in range(lo, hi, m.ppb):
+        b_hi = b_lo + m.ppb
+        altmap = VmemAltmap(b_lo, b_hi - 1, free)
+        tx.call("create_altmaps_and_memory_blocks",
+                f"block {b_lo // m.ppb}: altmap base_pfn={b_lo:#x} free={free}")
+        try:
+            arch_add_memory(m, tx, nid, b_lo, b_hi, altmap)
+        except OpFailed:
+            # remove_memory_blocks_and_altmaps() for the blocks already complete;
+            # the failing block's earlier sections stay (arch_add_memory has no rollback)
+            for d_lo in done:
+                remove_block_and_altmap(m, tx, d_lo)
+            raise
+        tx.journal.dict_set(m.altmaps, b_lo // m.ppb, altmap)
+        create_memory_block_devices(m, tx, nid, b_lo, b_hi, rid, altmap.free)
+        done.append(b_lo)
+
+
+def remove_block_and_altmap(m, tx, b_lo: int) -> None:
+    b = b_lo // m.ppb
+    altmap = m.altmaps.get(b)
+    remove_memory_block_devices(m, tx, b_lo, b_lo + m.ppb)
+    arch_remove_memory(m, tx, b_lo, b_lo + m.ppb)
+    if altmap is not None:
+        if altmap.alloc:
+            tx.log("WARNING: Altmap not fully unmapped")
+        tx.journal.dict_del(m.altmaps, b)
+
+
+def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False) -> None:
+    """arch_add_memory() -> __add_pages(): sparse_add_section() per section, no rollback."""
+    tx.call("arch_add_memory", f"nid={nid}, [{lo << m.page_shift:#x}-{(hi << m.page_shift) - 1:#x}]"
+            + (f", altmap(base_pfn={altmap.base_pfn:#x}, free={altmap.free})" if altmap else ""))
+    added = []
+    with tx.nest():
+        for sec in range(lo // m.pps, hi // m.pps):
+            try:
+                sparse.sparse_add_section(m, tx, nid, sec, altmap)
+            except OpFailed:
+                if added:
+                    a, b = added[0] * m.pps, (added[-1] + 1) * m.pps
+                    tx.left_behind.append(
+                        f"sections {added[0]}-{added[-1]} (pfn {a:#x}-{b - 1:#x}) stay present with their "
+                        f"memmap: __add_pages() does not undo the sections it added")
+                    tx.log("WARNING: CPU: 0 PID: 1 at arch/x86/mm/init_64.c add_pages")
+                raise
+            added.append(sec)
+            if rfc and altmap is not None:
+                # flush_alloc_pfns -> mark_vmemmap_pages, then the v2 "rewind"
+                tx.add(altmap, "base_pfn", altmap.alloc)
+                tx.set(altmap, "alloc", 0)
+
+
+def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_vmemmap: int) -> None:
+    """create_memory_block_devices(): memoryN devices, created offline."""
+    b0, b1 = lo // m.ppb, hi // m.ppb
+    bl = m.blks
+    for b in range(b0, b1):
+        bl.set("exists", b, True, tx.journal)
+        bl.set("online", b, False, tx.journal)
+        bl.set("node", b, nid, tx.journal)
+        bl.set("zone", b, -1, tx.journal)
+        bl.set("res", b, rid, tx.journal)
+        bl.set("nr_vmemmap", b, nr_vmemmap, tx.journal)
+        bl.set("boot", b, False, tx.journal)
+    tx.call("create_memory_block_devices", f"memory{b0}" + (f"..memory{b1 - 1}" if b1 - b0 > 1 else ""),
+            f"offline, nr_vmemmap_pages={nr_vmemmap}")
+
+
+def remove_memory_block_devices(m, tx, lo: int, hi: int) -> None:
+    b0, b1 = lo // m.ppb, hi // m.ppb
+    bl = m.blks
+    tx.journal.array_set(bl.exists, slice(b0, b1), False)
+    tx.journal.array_set(bl.res, slice(b0, b1), -1)
+    tx.journal.array_set(bl.node, slice(b0, b1), -1)
+    tx.journal.array_set(bl.nr_vmemmap, slice(b0, b1), 0)
+    tx.call("remove_memory_block_devices", f"memory{b0}" + (f"..memory{b1 - 1}" if b1 - b0 > 1 else ""))
+
+
+def arch_remove_memory(m, tx, lo: int, hi: int) -> None:
+    """arch_remove_memory() -> __remove_pages(): every section goes, with its memmap."""
+    tx.call("arch_remove_memory", f"[{lo << m.page_shift:#x}-{(hi << m.page_shift) - 1:#x}]")
+    with tx.nest():
+        for sec in range(lo // m.pps, hi // m.pps):
+            if m.secs.present[sec]:
+                sparse.sparse_remove_section(m, tx, sec)
+
+
+# ==========================================================================================
+# zones
+# ==========================================================================================
+def default_kernel_zone_for_pfn(m, nid: int, pfn: int, nr: int) -> Zone:
+    """default_kernel_zone_for_pfn(): the first of DMA/DMA32 that intersects, else Normal."""
+    for zidx in range(ZONE_NORMAL):
+        z = m.zones[(nid, zidx)]
+        if z.intersects(pfn, nr):
+            return z
+    return m.zones[(nid, ZONE_NORMAL)]
+
+
+def default_zone_for_pfn(m, nid: int, pfn: int, nr: int) -> Zone:
+    """default_zone_for_pfn() (contig-zones): keep zones contiguous where possible."""
+    kernel = default_kernel_zone_for_pfn(m, nid, pfn, nr)
+    movable = m.zones[(nid, ZONE_MOVABLE)]
+    in_kernel = kernel.intersects(pfn, nr)
+    in_movable = movable.intersects(pfn, nr)
+    if in_kernel ^ in_movable:
+        return kernel if in_kernel else movable
+    return movable if m.config.movable_node else kernel
+
+
+def auto_movable_zone_for_pfn(m, nid: int, pfn: int, nr: int) -> Zone:
+    """auto_movable_zone_for_pfn(): MOVABLE while the MOVABLE:kernel ratio allows."""
+    if not m.auto_movable_ratio:
+        return default_kernel_zone_for_pfn(m, nid, pfn, nr)
+    b = pfn // m.ppb
+    rid = int(m.blks.res[b]) if b < m.blks.size else -1
+    r = m.res.get(rid)
+    if r is not None and r.via == "acpi":
+        # a static memory group (the DIMM): all or nothing
+        kernel_pages, movable_pages = _group_present(m, r.group)
+        if kernel_pages:
+            return default_kernel_zone_for_pfn(m, nid, pfn, nr)
+        max_pages = sum(x.end_pfn - x.start_pfn for x in m.res.values() if x.group == r.group)
+        need = max_pages - movable_pages
+    else:
+        need = nr
+    if not _can_online_movable(m, None, need):
+        return default_kernel_zone_for_pfn(m, nid, pfn, nr)
+    if m.config.auto_movable_numa_aware and not _can_online_movable(m, nid, need):
+        return default_kernel_zone_for_pfn(m, nid, pfn, nr)
+    return m.zones[(nid, ZONE_MOVABLE)]
+
+
+def _group_present(m, group: int) -> tuple[int, int]:
+    kernel = movable = 0
+    for r in m.res.values():
+        if r.group != group:
+            continue
+        for b in range(r.start_pfn // m.ppb, r.end_pfn // m.ppb):
+            if m.blks.online[b]:
+                if m.blks.zone[b] == ZONE_MOVABLE:
+                    movable += m.ppb
+                else:
+                    kernel += m.ppb
+    return kernel, movable
+
+
+def _can_online_movable(m, nid, nr_pages: int) -> bool:
+    zones = [z for z in m.zones.values() if (nid is None or z.node == nid) and z.populated()]
+    movable = sum(z.present for z in zones if z.idx == ZONE_MOVABLE)
+    kernel_early = sum(z.present_early for z in zones if z.idx != ZONE_MOVABLE)
+    return movable + nr_pages <= (m.auto_movable_ratio * kernel_early) // 100
+
+
+def zone_for_pfn_range(m, online_type: str, nid: int, pfn: int, nr: int) -> Zone:
+    """zone_for_pfn_range(): the zone an online of this type would use."""
+    if online_type == "online_kernel":
+        return default_kernel_zone_for_pfn(m, nid, pfn, nr)
+    if online_type == "online_movable":
+        return m.zones[(nid, ZONE_MOVABLE)]
+    if m.online_policy == "auto-movable":
+        return auto_movable_zone_for_pfn(m, nid, pfn, nr)
+    return default_zone_for_pfn(m, nid, pfn, nr)
+
+
+def move_pfn_range_to_zone(m, tx, z: Zone, lo: int, nr: int) -> None:
+    """move_pfn_range_to_zone(): grow the zone span over the range."""
+    hi = lo + nr
+    if z.is_empty():
+        tx.set(z, "start_pfn", lo)
+        tx.set(z, "end_pfn", hi)
+    else:
+        tx.set(z, "start_pfn", min(z.start_pfn, lo))
+        tx.set(z, "end_pfn", max(z.end_pfn, hi))
+
+
+def remove_pfn_range_from_zone(m, tx, z: Zone, lo: int, nr: int) -> None:
+    """remove_pfn_range_from_zone() -> shrink_zone_span(): trim the span to what is left.
+
+    Called once the range's block is no longer online in z: the kernel trims the span at
+    either edge to the nearest online section still in the zone, and leaves a hole in the
+    middle alone, which is what the min/max of the remaining ranges gives.
+    """
+    parts = m.zone_ranges(z)
+    if parts:
+        tx.set(z, "start_pfn", parts[0][0])
+        tx.set(z, "end_pfn", max(b for _, b in parts))
+    else:
+        tx.set(z, "start_pfn", 0)
+        tx.set(z, "end_pfn", 0)
+
+
+def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory") -> None:
+    """try_remove_memory(): all blocks offline, granularity per profile, then tear down."""
+    ps = m.page_shift
+    tx.call(caller, f"{start:#x}, {size:#x}")
+    with tx.nest():
+        check_hotplug_memory_range(m, tx, start, size)
+        lo, hi = start >> ps, (start + size) >> ps
+        blocks = range(lo // m.ppb, hi // m.ppb)
+        missing = [b for b in blocks if not (b < m.blks.size and m.blks.exists[b])]
+        if missing or any(m.blks.boot[b] for b in blocks):
+            raise OpFailed("EINVAL", f"[{start:#x}-{start + size - 1:#x}] is not hot-added memory"
+                           + (f" (no memory block {missing[0]})" if missing else " (boot memory)"),
+                           "remove_memory: only ranges added with add_memory can be removed")
+        for b in blocks:
+            if m.blks.online[b]:
+                blo, bhi = m.block_range(b)
+                tx.log(f"removing memory fails, because memory [{blo << ps:#010x}-{(bhi << ps) - 1:#010x}] is onlined")
+                raise OpFailed("EBUSY", f"memory block {b} is online: offline it first",
+                               "try_remove_memory: check_memblock_offlined_cb found an online block")
+        rule = m.profile.removal_rule
+        with_vmemmap = [b for b in blocks if m.blks.nr_vmemmap[b] or _rfc_selfhosted(m, b)]
+        per_block = False
+        if rule == "whole-add":
+            rids = {int(m.blks.res[b]) for b in blocks}
+            for rid in rids:
+                r = m.res[rid]
+                if r.memmap == "altmap-range" and (r.start_pfn < lo or r.end_pfn > hi):
+                    raise OpFailed("EINVAL", "the memmap of this add is packed at its start: "
+                                   "remove the whole added range at once",
+                                   "rfc-2017: the self-hosted range is removed as a whole")
+        elif rule == "single-block":
+            if m.memmap_mode != "off" and with_vmemmap and size != m.block_size:
+                tx.log(f"Refuse to remove {start:#x} - {start + size:#x},wrong granularity")
+                raise OpFailed("EINVAL", f"blocks with vmemmap pages must be removed one block "
+                               f"({m.block_size:#x} bytes) at a time",
+                               "try_remove_memory: nr_vmemmap_pages set and size != memory_block_size_bytes(): wrong granularity")
+        else:
+            n_alt = sum(1 for b in blocks if b in m.altmaps)
+            if m.memmap_mode != "off" and n_alt:
+                if n_alt != len(blocks):
+                    tx.log("WARNING: memory_blocks_have_altmaps: some blocks have altmaps, some do not")
+                    raise OpFailed("EINVAL", f"{n_alt} of {len(blocks)} blocks carry their own memmap: "
+                                   "a mixed range cannot be removed in one call",
+                                   "memory_blocks_have_altmaps: WARN_ON_ONCE(num_memblocks != num_altmaps)")
+                per_block = True
+        tx.call("memory_blocks_have_altmaps" if rule == "altmap-blocks" else "try_remove_memory",
+                "", "per-block removal" if per_block else "one removal")
+        if per_block:
+            for b in blocks:
+                remove_block_and_altmap(m, tx, b * m.ppb)
+        else:
+            remove_memory_block_devices(m, tx, lo, hi)
+            arch_remove_memory(m, tx, lo, hi)
+            for b in blocks:
+                if b in m.altmaps:
+                    tx.journal.dict_del(m.altmaps, b)
+        _release_resources(m, tx, lo, hi)
+        tx.call("release_mem_region_adjustable", f"{start:#x}, {size:#x}")
+        try_offline_node(m, tx)
+
+
+def _rfc_selfhosted(m, b: int) -> bool:
+    if m.profile.memmap_rule != "rfc":
+        return False
+    lo, hi = m.block_range(b)
+    return bool(m.store.counts(lo, hi)[S.MEMMAP_SELF])
+
+
+def _release_resources(m, tx, lo: int, hi: int) -> None:
+    """release_mem_region_adjustable(): trim or split the System RAM resources."""
+    for rid, r in sorted(m.res.items()):
+        if r.end_pfn <= lo or r.start_pfn >= hi:
+            continue
+        tx.journal.dict_del(m.res, rid)
+        pieces = []
+        if r.start_pfn < lo:
+            pieces.append((r.start_pfn, lo))
+        if hi < r.end_pfn:
+            pieces.append((hi, r.end_pfn))
+        for i, (a, b) in enumerate(pieces):
+            nid = a
+            tx.journal.dict_set(m.res, nid, Resource(nid, a, b, r.node, r.via, r.memmap, r.group))
+            for blk in range(a // m.ppb, b // m.ppb):
+                m.blks.set("res", blk, nid, tx.journal)
+
+
+def try_offline_node(m, tx) -> None:
+    """try_offline_node(): a node without present sections (and no CPUs) goes offline."""
+    n = m.secs.size
+    for nid, node in m.nodes.items():
+        if node.online and not node.boot_memory and not np.any(m.secs.present[:n] & (m.secs.node[:n] == nid)):
+            tx.set(node, "online", False)
+            tx.call("try_offline_node", f"{nid}", "node offline")
+
+
+def adjust_present_page_count(m, tx, z: Zone, nr: int, early: bool = False) -> None:
+    """adjust_present_page_count(): zone and node present pages."""
+    tx.add(z, "present", nr)
+    if early:
+        tx.add(z, "present_early", nr)

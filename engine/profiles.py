@@ -1,0 +1,137 @@
+"""Kernel profiles: the rules of each kernel version as data.
+
+The flow code asks the profile ("does this profile split multi-block adds?", "which flags
+does a self-hosted page carry?"); it never compares version strings. A new kernel version is
+a new entry here. Each profile is named by the first version whose rules it carries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KernelProfile:
+    name: str
+    version: tuple[int, int]
+    summary: str
+    # -- memmap on memory -------------------------------------------------------------
+    # "rfc":        the seed: one altmap for the whole add, memmaps packed at its start
+    # "block-size": 5.13-6.5, only an add of exactly one memory block; a caller that
+    #               insists (MHP_MEMMAP_ON_MEMORY) on anything else gets -EINVAL
+    # "fallback":   6.6-6.7, still one block only, but unsupported adds fall back
+    # "per-block":  6.8+, any block-multiple add is split per block, one altmap each
+    memmap_rule: str
+    has_mmoo_param: bool        # memory_hotplug.memmap_on_memory exists
+    has_force: bool             # "force" mode (pageblock padding), 6.6+
+    # -- removal ----------------------------------------------------------------------
+    # "whole-add":     rfc: the self-hosted range goes as one piece
+    # "single-block":  5.13-6.6: vmemmap blocks are removed one block per call
+    # "altmap-blocks": 6.8+: all blocks with altmaps (per block) or none; a mix is -EINVAL
+    removal_rule: str
+    vmemmap_counts_present: bool   # 5.13+: vmemmap pages join zone present at online
+    vmemmap_flags: tuple[str, ...]  # struct page flags of an online self-hosted page
+    vmemmap_mapping: str          # page->mapping of a self-hosted page
+    offline_kpageflags: tuple[str, ...]  # what /proc/kpageflags says for offline memory
+    offline_struct_page: str      # what the memmap of not-onlined memory holds
+    hotplug_init_flag: str        # how memmap_init_range marks hot-plugged pages
+    has_nr_memmap_vmstat: bool    # /proc/vmstat nr_memmap_pages (6.11+)
+    block_size_rule: str          # era of x86 probe_memory_block_size()
+    has_auto_movable: bool        # online_policy=auto-movable (5.16+)
+    auto_online_types: tuple[str, ...]
+    altmap_in_block: bool         # self-hosted pages always inside their own block
+
+
+_ALL_AUTO = ("offline", "online", "online_kernel", "online_movable")
+
+PROFILE_LIST: tuple[KernelProfile, ...] = (
+    KernelProfile(
+        name="rfc-2017", version=(4, 13),
+        summary="Hocko's 2017 RFC: memmaps of all sections packed at the start of the add, "
+                "PageVmemmap = PageReserved + mapping VMEMMAP_PAGE",
+        memmap_rule="rfc", has_mmoo_param=False, has_force=False, removal_rule="whole-add",
+        vmemmap_counts_present=False, vmemmap_flags=("reserved",), vmemmap_mapping="VMEMMAP_PAGE",
+        offline_kpageflags=("RESERVED",), offline_struct_page="reserved",
+        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="pre-4.17",
+        has_auto_movable=False, auto_online_types=("offline", "online"), altmap_in_block=False,
+    ),
+    KernelProfile(
+        name="5.13", version=(5, 13),
+        summary="memory_hotplug.memmap_on_memory: single-block adds only, nr_vmemmap_pages per block",
+        memmap_rule="block-size", has_mmoo_param=True, has_force=False, removal_rule="single-block",
+        vmemmap_counts_present=True, vmemmap_flags=("reserved",), vmemmap_mapping="NULL",
+        offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
+        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="bare-metal-max",
+        has_auto_movable=False, auto_online_types=_ALL_AUTO, altmap_in_block=True,
+    ),
+    KernelProfile(
+        name="6.1", version=(6, 1),
+        summary="as 5.13, plus PG_vmemmap_self_hosted (PG_owner_priv_1) on self-hosted pages; auto-movable policy",
+        memmap_rule="block-size", has_mmoo_param=True, has_force=False, removal_rule="single-block",
+        vmemmap_counts_present=True, vmemmap_flags=("reserved", "vmemmap_self_hosted"),
+        vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
+        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="bare-metal-max",
+        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
+    ),
+    KernelProfile(
+        name="6.6", version=(6, 6),
+        summary="force mode (pageblock padding), per-block mem->altmap, unsupported adds fall back",
+        memmap_rule="fallback", has_mmoo_param=True, has_force=True, removal_rule="single-block",
+        vmemmap_counts_present=True, vmemmap_flags=("reserved", "vmemmap_self_hosted"),
+        vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
+        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="bare-metal-max",
+        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
+    ),
+    KernelProfile(
+        name="6.8", version=(6, 8),
+        summary="multi-block adds split per block (create_altmaps_and_memory_blocks), altmap-aware removal",
+        memmap_rule="per-block", has_mmoo_param=True, has_force=True, removal_rule="altmap-blocks",
+        vmemmap_counts_present=True, vmemmap_flags=("reserved", "vmemmap_self_hosted"),
+        vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
+        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="bare-metal-max",
+        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
+    ),
+    KernelProfile(
+        name="6.11", version=(6, 11),
+        summary="hotplug memmap initialised PageOffline instead of PageReserved; vmemmap pages only self-hosted; nr_memmap_pages",
+        memmap_rule="per-block", has_mmoo_param=True, has_force=True, removal_rule="altmap-blocks",
+        vmemmap_counts_present=True, vmemmap_flags=("vmemmap_self_hosted",),
+        vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
+        hotplug_init_flag="offline", has_nr_memmap_vmstat=True, block_size_rule="bare-metal-max",
+        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
+    ),
+    KernelProfile(
+        name="7.2", version=(7, 2),
+        summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE)",
+        memmap_rule="per-block", has_mmoo_param=True, has_force=True, removal_rule="altmap-blocks",
+        vmemmap_counts_present=True, vmemmap_flags=("vmemmap_self_hosted",),
+        vmemmap_mapping="NULL", offline_kpageflags=(), offline_struct_page="poisoned",
+        hotplug_init_flag="offline", has_nr_memmap_vmstat=True, block_size_rule="bare-metal-max",
+        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
+    ),
+)
+
+PROFILES: dict[str, KernelProfile] = {p.name: p for p in PROFILE_LIST}
+NEWEST = PROFILE_LIST[-1].name
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:[.\-].*)?$")
+
+
+def resolve_profile(name: str | None) -> KernelProfile:
+    """A profile by name, or the newest profile at or below a version number ("6.12" -> 6.11)."""
+    if name is None or name in ("", "newest", "latest"):
+        return PROFILES[NEWEST]
+    name = str(name).strip()
+    if name in PROFILES:
+        return PROFILES[name]
+    if name.lower() in ("rfc", "rfc2017", "seed"):
+        return PROFILES["rfc-2017"]
+    m = _VERSION_RE.match(name)
+    if not m:
+        raise KeyError(f"unknown kernel profile {name!r} (known: {', '.join(PROFILES)}, or a version like 6.12)")
+    version = (int(m.group(1)), int(m.group(2)))
+    candidates = [p for p in PROFILE_LIST if p.name != "rfc-2017" and p.version <= version]
+    if not candidates:
+        raise KeyError(f"no profile at or below {name}: the oldest upstream profile is 5.13 "
+                       f"(the seed's design is 'rfc-2017')")
+    return candidates[-1]

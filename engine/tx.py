@@ -1,0 +1,78 @@
+"""One operation in flight: its journal (for rollback and undo) and its event trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .events import Trail
+from .journal import Journal
+
+
+@dataclass
+class Tx:
+    journal: Journal = field(default_factory=Journal)
+    trail: Trail = field(default_factory=Trail)
+    # what the kernel's own error path leaves behind on failure (not rolled back)
+    left_behind: list[str] = field(default_factory=list)
+    # allocation cursors: within one operation nothing above a cursor is free any more
+    alloc_hint: dict = field(default_factory=dict)
+
+    def set(self, obj, name: str, value) -> None:
+        if getattr(obj, name) != value:
+            self.journal.set_attr(obj, name, value)
+
+    def add(self, obj, name: str, delta: int) -> None:
+        if delta:
+            self.journal.set_attr(obj, name, getattr(obj, name) + delta)
+
+    def call(self, func: str, args: str = "", outcome: str = "") -> None:
+        self.trail.call(func, args, outcome)
+
+    def log(self, line: str) -> None:
+        self.trail.log(line)
+
+    def nest(self):
+        return self.trail.nest()
+
+
+class Columns:
+    """Parallel numpy columns indexed by section or block number, grown on demand."""
+
+    def __init__(self, spec: dict[str, tuple[type, object]]):
+        self._spec = spec
+        for name, (dtype, fill) in spec.items():
+            setattr(self, name, np.full(0, fill, dtype=dtype))
+        self.size = 0
+
+    def ensure(self, n: int, journal: Journal | None) -> None:
+        if n <= self.size:
+            return
+        new_size = max(n, 2 * self.size, 64)
+        if journal is not None:
+            journal.record(self._restore, {k: getattr(self, k) for k in self._spec}, self.size)
+        for name, (dtype, fill) in self._spec.items():
+            old = getattr(self, name)
+            new = np.full(new_size, fill, dtype=dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+        self.size = new_size
+
+    def _restore(self, arrays: dict, size: int) -> None:
+        for k, v in arrays.items():
+            setattr(self, k, v)
+        self.size = size
+
+    def set(self, name: str, index, value, journal: Journal) -> None:
+        arr = getattr(self, name)
+        journal.array_set(arr, index, value)
+
+    def fingerprint_into(self, h) -> None:
+        # capacity is not state: hash each column up to its last non-default entry
+        for name in sorted(self._spec):
+            arr = getattr(self, name)
+            used = np.flatnonzero(arr != self._spec[name][1])
+            n = int(used[-1]) + 1 if len(used) else 0
+            h.update(name.encode() + n.to_bytes(8, "little"))
+            h.update(arr[:n].tobytes())
