@@ -1,0 +1,106 @@
+"""Scenario files: a machine and a list of steps, in TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import MachineConfig
+from .errors import ConfigError
+from .ops import ArgError, parse_op
+
+TOP_KEYS = ("machine", "step", "scenario")
+SCENARIO_KEYS = ("title", "description", "lesson", "order")
+
+
+class ScenarioError(ValueError):
+    """A malformed scenario: one line naming the file, the step and the key."""
+
+
+@dataclass
+class Scenario:
+    config: MachineConfig
+    steps: list[dict] = field(default_factory=list)
+    name: str = "<scenario>"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.meta.get("title", Path(self.name).stem)
+
+    def to_toml(self) -> str:
+        lines = []
+        if self.meta:
+            lines.append("[scenario]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in self.meta.items()]
+            lines.append("")
+        d = self.config.to_dict()
+        nodes = d.pop("node")
+        lines.append("[machine]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in d.items()]
+        for n in nodes:
+            lines += ["", "[[machine.node]]"] + [f"{k} = {_toml_value(v)}" for k, v in n.items()]
+        for st in self.steps:
+            lines += ["", "[[step]]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in st.items() if v is not None]
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return hex(v) if v >= 1 << 20 else str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{s}"'
+
+
+def parse_scenario(text: str, name: str = "<scenario>") -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{name}: not valid TOML: {e}") from None
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ScenarioError(f"{name}: unknown top-level key {key!r} (expected [machine], [[step]], [scenario])")
+    meta = data.get("scenario", {})
+    if not isinstance(meta, dict):
+        raise ScenarioError(f"{name}: [scenario] must be a table")
+    for key in meta:
+        if key not in SCENARIO_KEYS:
+            raise ScenarioError(f"{name}: [scenario]: unknown key {key!r}")
+    machine = data.get("machine", {})
+    if not isinstance(machine, dict):
+        raise ScenarioError(f"{name}: [machine] must be a table")
+    try:
+        config = MachineConfig.from_dict(machine) if machine else MachineConfig.default()
+    except ConfigError as e:
+        raise ScenarioError(f"{name}: {e}") from None
+    steps = data.get("step", [])
+    if not isinstance(steps, list):
+        raise ScenarioError(f"{name}: 'step' must be an array of tables ([[step]])")
+    for i, st in enumerate(steps, 1):
+        if not isinstance(st, dict):
+            raise ScenarioError(f"{name}: step {i}: expected a table")
+        try:
+            parse_op(st)
+        except ArgError as e:
+            raise ScenarioError(f"{name}: step {i}: key {e.key!r}: {e.message}") from None
+        for k in ("say",):
+            if k in st and not isinstance(st[k], str):
+                raise ScenarioError(f"{name}: step {i}: key {k!r}: expected a string")
+    return Scenario(config, [dict(s) for s in steps], name, dict(meta))
+
+
+def load_scenario(path) -> Scenario:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScenarioError(f"{p}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{p}: not a UTF-8 text file") from None
+    return parse_scenario(text, str(p))
