@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 _MISSING = object()
 
 
@@ -43,7 +45,9 @@ class Journal:
         self.entries.append((d.__setitem__, (key, old)))
 
     def array_set(self, arr, index, value) -> None:
-        old = arr[index].copy() if hasattr(arr[index], "copy") else arr[index]
+        old = arr[index]
+        if isinstance(old, np.ndarray):
+            old = old.copy()          # a slice is a view: keep the values, not the view
         self.entries.append((arr.__setitem__, (index, old)))
         arr[index] = value
 

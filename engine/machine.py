@@ -269,27 +269,46 @@ class Machine:
         return None
 
     def zone_ranges(self, z: Zone) -> list[tuple[int, int]]:
-        """pfn ranges whose pages belong to zone z now (online blocks in it)."""
+        """pfn ranges whose pages belong to zone z now (online blocks in it), merged."""
         b = self.blks
         n = b.size
-        sel = np.flatnonzero(b.exists[:n] & b.online[:n] & (b.zone[:n] == z.idx) & (b.node[:n] == z.node))
+        online = b.exists[:n] & b.online[:n] & (b.node[:n] == z.node)
+        sel = np.flatnonzero(online & (b.zone[:n] == z.idx))
         out: list[tuple[int, int]] = []
-        multi = np.flatnonzero(b.exists[:n] & b.online[:n] & (b.zone[:n] < 0) & (b.node[:n] == z.node))
-        for blk in sel:
-            lo, hi = self.block_range(int(blk))
-            if out and out[-1][1] == lo:
-                out[-1] = (out[-1][0], hi)
-            else:
-                out.append((lo, hi))
+        if len(sel):
+            breaks = np.flatnonzero(np.diff(sel) != 1)
+            firsts = np.concatenate(([sel[0]], sel[breaks + 1]))
+            lasts = np.concatenate((sel[breaks], [sel[-1]]))
+            ppb = self.ppb
+            out = [(int(f) * ppb, (int(l) + 1) * ppb) for f, l in zip(firsts, lasts)]
         # multi-zone boot blocks contribute their boot ranges of this zone
-        for blk in multi:
-            lo, hi = self.block_range(int(blk))
-            for a, c in z.boot_ranges:
-                x, y = max(a, lo), min(c, hi)
-                if x < y:
-                    out.append((x, y))
-        out.sort()
+        if z.boot_ranges:
+            for blk in np.flatnonzero(online & (b.zone[:n] < 0)):
+                lo, hi = self.block_range(int(blk))
+                for a, c in z.boot_ranges:
+                    x, y = max(a, lo), min(c, hi)
+                    if x < y:
+                        out.append((x, y))
+            out.sort()
         return out
+
+    def zone_extent(self, z: Zone) -> tuple[int, int]:
+        """(first pfn, end pfn) of what is online in zone z now; (0, 0) when nothing is."""
+        b = self.blks
+        n = b.size
+        sel = np.flatnonzero(b.online[:n] & (b.zone[:n] == z.idx) & (b.node[:n] == z.node))
+        lo = hi = None
+        if len(sel):
+            lo, hi = int(sel[0]) * self.ppb, (int(sel[-1]) + 1) * self.ppb
+        if z.boot_ranges:
+            for a, c in self.zone_ranges(z) if lo is None else ():
+                lo, hi = a if lo is None else min(lo, a), c if hi is None else max(hi, c)
+            if lo is not None:
+                for a, c in z.boot_ranges:
+                    blk = a // self.ppb
+                    if blk < n and b.online[blk] and b.zone[blk] < 0:
+                        lo, hi = min(lo, a), max(hi, c)
+        return (lo, hi) if lo is not None else (0, 0)
 
     # =====================================================================================
     # queries (the public read API used by the TUI and reports)

@@ -108,8 +108,10 @@ def auto_start(m, size: int) -> int:
     ps = m.page_shift
     boot_end = max((hi for nd in m.nodes.values() for _, hi in nd.boot_ranges), default=0) << ps
     base = max(boot_end, 4 << 30 if m.arch.name == "x86_64" else 0)
-    base = -(-base // (1 << 30)) * (1 << 30)
-    align = max(m.block_size, 1)
+    # QEMU aligns the device-memory region to 1 GiB; we also align to the memory block so
+    # that an automatic placement is always a plug Linux can use
+    align = max(m.block_size, 1 << 30)
+    base = -(-base // align) * align
     taken = sorted(((r.start_pfn << ps, r.end_pfn << ps) for r in m.res.values()))
     n = m.secs.size
     # sections a failed add left behind are occupied too
@@ -162,7 +164,8 @@ def _memmap_plan(m, tx, size: int, via: str) -> str:
                            f"add_memory_resource: mhp_supports_memmap_on_memory() is false ({why})")
         tx.call("add_memory_resource", "MHP_MEMMAP_ON_MEMORY", "unsupported: falling back to the buddy")
         return "buddy"
-    return "per-block" if p.memmap_rule == "per-block" else "single"
+    # 6.6 keeps a per-block altmap (mem->altmap) too; it only refuses multi-block adds
+    return "per-block" if p.memmap_rule in ("per-block", "fallback") else "single"
 
 
 def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> None:
@@ -234,6 +237,12 @@ def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int
                 remove_block_and_altmap(m, tx, d_lo)
             raise
         tx.journal.dict_set(m.altmaps, b_lo // m.ppb, altmap)
+        pad_lo = altmap.base_pfn + altmap.reserve + altmap.alloc + altmap.align
+        pad_hi = altmap.base_pfn + altmap.reserve + altmap.free
+        if pad_hi > pad_lo:
+            # force mode: the rest of the pageblock after the memmap is wasted
+            m.store.set_range(pad_lo, pad_hi, S.MEMMAP_PAD, tx.journal)
+            tx.call("memory_block_memmap_on_memory_pages", "", f"{altmap.free} (force: {pad_hi - pad_lo} pages of padding)")
         create_memory_block_devices(m, tx, nid, b_lo, b_hi, rid, altmap.free)
         done.append(b_lo)
 
@@ -398,19 +407,18 @@ def move_pfn_range_to_zone(m, tx, z: Zone, lo: int, nr: int) -> None:
 
 
 def remove_pfn_range_from_zone(m, tx, z: Zone, lo: int, nr: int) -> None:
-    """remove_pfn_range_from_zone() -> shrink_zone_span(): trim the span to what is left.
+    """remove_pfn_range_from_zone() -> shrink_zone_span(): trim the span at its edges.
 
-    Called once the range's block is no longer online in z: the kernel trims the span at
-    either edge to the nearest online section still in the zone, and leaves a hole in the
-    middle alone, which is what the min/max of the remaining ranges gives.
+    Called once the range's block is no longer online in z. A range strictly inside the
+    span leaves it alone (a hole); at an edge the kernel walks to the nearest online
+    section still in the zone, which is the min/max of what remains.
     """
-    parts = m.zone_ranges(z)
-    if parts:
-        tx.set(z, "start_pfn", parts[0][0])
-        tx.set(z, "end_pfn", max(b for _, b in parts))
-    else:
-        tx.set(z, "start_pfn", 0)
-        tx.set(z, "end_pfn", 0)
+    hi = lo + nr
+    if z.start_pfn < lo and hi < z.end_pfn:
+        return
+    first, last = m.zone_extent(z)
+    tx.set(z, "start_pfn", first)
+    tx.set(z, "end_pfn", last)
 
 
 def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory") -> None:

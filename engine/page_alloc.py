@@ -245,6 +245,8 @@ def migrate_out(m, tx, lo: int, hi: int, nid: int) -> tuple[int, int]:
     Targets: GFP_USER | __GFP_MOVABLE from any node with memory but this one (unless it is
     the only one), never inside the range being offlined. Returns (migrated, failed).
     """
+    if not m.store.counts(lo, hi)[S.MOVABLE]:
+        return 0, 0
     vals = m.store.get(lo, hi)
     src = np.flatnonzero(vals == S.MOVABLE)
     if len(src) == 0:

@@ -1,12 +1,15 @@
 """Columnar pfn state: the simulator's view of what every page frame is doing.
 
-One byte per section while the whole section is in one state; a section with several
-states keeps its runs (start offset, code) and only falls back to one byte per pfn when it
-has very many runs. Absent memory costs nothing beyond the per-section byte, and arrays
-grow with the highest section in use, not with the address space.
+One byte per section while the whole section is in one state. A section with several
+states keeps its runs (start offsets as 32-bit ints, codes as bytes: a few bytes per run)
+and only falls back to one byte per pfn when it has very many runs. Absent memory costs
+nothing beyond the per-section byte, and arrays grow with the highest section in use.
 """
 
 from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
 
 import numpy as np
 
@@ -14,15 +17,17 @@ from .journal import Journal
 from .states import ABSENT, NSTATES
 
 MIXED = 255
+_SMALL = 64          # ranges of up to this many sections are walked section by section
 
 
 class PfnStore:
     def __init__(self, pages_per_section: int) -> None:
         self.pps = pages_per_section
         self.sec_code = np.zeros(0, dtype=np.uint8)
-        # section -> (starts int32, codes uint8) runs, or a dense uint8 array of pps bytes
+        # section -> (starts array('i'), codes bytes) runs, or a dense uint8 array of pps
         self.detail: dict[int, object] = {}
-        self.dense_threshold = max(16, pages_per_section // 64)
+        # past this many runs one byte per pfn is smaller than the runs
+        self.dense_threshold = max(8, pages_per_section // 8)
 
     # -- growth --------------------------------------------------------------------
     def ensure(self, nsections: int, journal: Journal | None = None) -> None:
@@ -34,36 +39,57 @@ class PfnStore:
             journal.record(setattr, self, "sec_code", self.sec_code)
         self.sec_code = new
 
-    # -- encoding ------------------------------------------------------------------
+    # -- representations -----------------------------------------------------------
+    def _runs_of(self, sec: int) -> tuple[list[int], list[int]]:
+        code = int(self.sec_code[sec]) if sec < len(self.sec_code) else ABSENT
+        if code != MIXED:
+            return [0], [code]
+        d = self.detail[sec]
+        if isinstance(d, np.ndarray):
+            ch = np.flatnonzero(d[1:] != d[:-1]) + 1
+            starts = [0] + ch.tolist()
+            return starts, d[starts].tolist()
+        return d[0].tolist(), list(d[1])
+
     def _decode(self, sec: int) -> np.ndarray:
-        code = self.sec_code[sec] if sec < len(self.sec_code) else ABSENT
+        code = int(self.sec_code[sec]) if sec < len(self.sec_code) else ABSENT
         if code != MIXED:
             return np.full(self.pps, code, dtype=np.uint8)
         d = self.detail[sec]
         if isinstance(d, np.ndarray):
             return d.copy()
-        starts, codes = d
+        starts = np.frombuffer(d[0], dtype=np.int32) if d[0].itemsize == 4 else np.array(d[0])
         lengths = np.diff(np.append(starts, self.pps))
-        return np.repeat(codes, lengths)
+        return np.repeat(np.frombuffer(d[1], dtype=np.uint8), lengths)
 
-    def _encode(self, dense: np.ndarray):
-        change = np.flatnonzero(dense[1:] != dense[:-1]) + 1
-        if len(change) == 0:
+    def _pack(self, starts: list[int], codes: list[int]):
+        """(section code, detail) for runs; merges equal neighbours first."""
+        if len(starts) > 1:
+            s2, c2 = [starts[0]], [codes[0]]
+            for s, c in zip(starts[1:], codes[1:]):
+                if c != c2[-1]:
+                    s2.append(s)
+                    c2.append(c)
+            starts, codes = s2, c2
+        if len(starts) == 1:
+            return codes[0], None
+        if len(starts) > self.dense_threshold:
+            lengths = np.diff(np.append(np.array(starts), self.pps))
+            return MIXED, np.repeat(np.array(codes, dtype=np.uint8), lengths)
+        return MIXED, (array("i", starts), bytes(codes))
+
+    def _encode_dense(self, dense: np.ndarray):
+        ch = np.flatnonzero(dense[1:] != dense[:-1]) + 1
+        if len(ch) == 0:
             return int(dense[0]), None
-        if len(change) + 1 > self.dense_threshold:
-            return MIXED, dense
-        starts = np.concatenate(([0], change)).astype(np.int32)
-        return MIXED, (starts, dense[starts].astype(np.uint8))
+        if len(ch) + 1 > self.dense_threshold:
+            return MIXED, dense.copy()
+        starts = [0] + ch.tolist()
+        return MIXED, (array("i", starts), bytes(dense[starts].tolist()))
 
     def _store_section(self, sec: int, code: int, detail, journal: Journal) -> None:
-        old_code = int(self.sec_code[sec])
-        old_detail = self.detail.get(sec)
-        journal.record(self._restore_section, sec, old_code, old_detail)
-        self.sec_code[sec] = code
-        if detail is None:
-            self.detail.pop(sec, None)
-        else:
-            self.detail[sec] = detail
+        journal.record(self._restore_section, sec, int(self.sec_code[sec]), self.detail.get(sec))
+        self._restore_section(sec, code, detail)
 
     def _restore_section(self, sec: int, code: int, detail) -> None:
         self.sec_code[sec] = code
@@ -74,8 +100,6 @@ class PfnStore:
 
     def _restore_block(self, a: int, old_codes: np.ndarray, old_details: dict) -> None:
         self.sec_code[a: a + len(old_codes)] = old_codes
-        for s in range(a, a + len(old_codes)):
-            self.detail.pop(s, None) if s not in old_details else None
         self.detail.update(old_details)
 
     # -- mutation ------------------------------------------------------------------
@@ -90,21 +114,36 @@ class PfnStore:
         if first_full < last_full:
             a, b = first_full, last_full
             old = self.sec_code[a:b].copy()
-            mixed = np.flatnonzero(old == MIXED) + a
-            old_details = {int(s): self.detail.pop(int(s)) for s in mixed}
+            old_details = {}
+            if self.detail:
+                for s in (np.flatnonzero(old == MIXED) + a).tolist():
+                    old_details[s] = self.detail.pop(s)
             journal.record(self._restore_block, a, old, old_details)
             self.sec_code[a:b] = code
-        # partial sections at either end
-        for sec in {lo // pps, (hi - 1) // pps}:
-            s_lo, s_hi = sec * pps, (sec + 1) * pps
+        for sec in sorted({lo // pps, (hi - 1) // pps}):
             if first_full <= sec < last_full:
                 continue
-            a, b = max(lo, s_lo) - s_lo, min(hi, s_hi) - s_lo
+            base = sec * pps
+            a, b = max(lo, base) - base, min(hi, base + pps) - base
             if a >= b:
                 continue
-            dense = self._decode(sec)
-            dense[a:b] = code
-            new_code, detail = self._encode(dense)
+            starts, codes = self._runs_of(sec)
+            # splice [a, b) = code into the run list
+            i = bisect_right(starts, a) - 1
+            j = bisect_right(starts, b) - 1 if b < pps else None
+            new_s = starts[:i + 1] if starts[i] < a else starts[:i]
+            new_c = codes[:len(new_s)]
+            new_s.append(a)
+            new_c.append(code)
+            if j is not None:
+                tail_code = codes[j]
+                rest_s = [s for s in starts[j + 1:]]
+                rest_c = codes[j + 1:]
+                new_s.append(b)
+                new_c.append(tail_code)
+                new_s += rest_s
+                new_c += rest_c
+            new_code, detail = self._pack(new_s, new_c)
             self._store_section(sec, new_code, detail, journal)
 
     def set_array(self, lo: int, values: np.ndarray, journal: Journal) -> None:
@@ -114,17 +153,16 @@ class PfnStore:
             return
         pps = self.pps
         self.ensure((hi + pps - 1) // pps, journal)
+        values = np.asarray(values, dtype=np.uint8)
         for sec in range(lo // pps, (hi - 1) // pps + 1):
-            s_lo = sec * pps
-            a, b = max(lo, s_lo), min(hi, s_lo + pps)
-            if a - s_lo == 0 and b - s_lo == pps:
+            base = sec * pps
+            a, b = max(lo, base), min(hi, base + pps)
+            if a == base and b == base + pps:
                 dense = values[a - lo: b - lo]
             else:
                 dense = self._decode(sec)
-                dense[a - s_lo: b - s_lo] = values[a - lo: b - lo]
-            new_code, detail = self._encode(np.asarray(dense, dtype=np.uint8))
-            if detail is not None and isinstance(detail, np.ndarray):
-                detail = detail.copy()
+                dense[a - base: b - base] = values[a - lo: b - lo]
+            new_code, detail = self._encode_dense(dense)
             self._store_section(sec, new_code, detail, journal)
 
     # -- reading -------------------------------------------------------------------
@@ -137,24 +175,20 @@ class PfnStore:
         if s0 >= s1:
             return out
         codes = self.sec_code[s0:s1]
-        # uniform sections in one vectorised fill, then patch the mixed ones
         base = s0 * pps
-        full = np.repeat(codes, pps) if (s1 - s0) * pps <= 4 * (hi - lo) + 2 * pps else None
-        if full is not None:
+        if (s1 - s0) * pps <= 4 * (hi - lo) + 2 * pps:
+            full = np.repeat(codes, pps)
             seg = full[lo - base: hi - base]
             out[: len(seg)] = seg
-            for sec in np.flatnonzero(codes == MIXED) + s0:
-                self._patch(out, lo, hi, int(sec))
+            mixed = (np.flatnonzero(codes == MIXED) + s0).tolist()
         else:
-            for sec in range(s0, s1):
-                self._patch(out, lo, hi, sec)
+            mixed = range(s0, s1)
+        for sec in mixed:
+            s_lo = sec * pps
+            a, b = max(lo, s_lo), min(hi, s_lo + pps)
+            if a < b:
+                out[a - lo: b - lo] = self._decode(sec)[a - s_lo: b - s_lo]
         return out
-
-    def _patch(self, out: np.ndarray, lo: int, hi: int, sec: int) -> None:
-        s_lo = sec * self.pps
-        a, b = max(lo, s_lo), min(hi, s_lo + self.pps)
-        if a < b:
-            out[a - lo: b - lo] = self._decode(sec)[a - s_lo: b - s_lo]
 
     def code_at(self, pfn: int) -> int:
         sec = pfn // self.pps
@@ -167,8 +201,29 @@ class PfnStore:
         off = pfn - sec * self.pps
         if isinstance(d, np.ndarray):
             return int(d[off])
-        starts, codes = d
-        return int(codes[np.searchsorted(starts, off, side="right") - 1])
+        return d[1][bisect_right(d[0], off) - 1]
+
+    def _runs_small(self, lo: int, hi: int):
+        """Section-by-section runs for short ranges: Python lists, no big arrays."""
+        pps = self.pps
+        out_s: list[int] = []
+        out_c: list[int] = []
+        n = len(self.sec_code)
+        for sec in range(lo // pps, (hi - 1) // pps + 1):
+            base = sec * pps
+            code = int(self.sec_code[sec]) if sec < n else ABSENT
+            if code != MIXED:
+                st, cd = [0], [code]
+            else:
+                st, cd = self._runs_of(sec)
+            for s, c in zip(st, cd):
+                p = base + s
+                if out_c and out_c[-1] == c:
+                    continue
+                out_s.append(p)
+                out_c.append(c)
+        end = ((hi - 1) // pps + 1) * pps
+        return out_s, out_c, end
 
     def runs(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Maximal runs of equal state covering [lo, hi): (starts, ends, codes)."""
@@ -177,60 +232,78 @@ class PfnStore:
             return e, e, np.zeros(0, dtype=np.uint8)
         pps = self.pps
         s0, s1 = lo // pps, (hi - 1) // pps + 1
+        if s1 - s0 <= _SMALL:
+            st, cd, end = self._runs_small(lo, hi)
+            starts = np.array(st, dtype=np.int64)
+            cds = np.array(cd, dtype=np.uint8)
+            ends = np.append(starts[1:], end)
+        else:
+            starts, ends, cds = self._runs_big(s0, s1)
+        sel = (ends > lo) & (starts < hi)
+        starts, ends, cds = starts[sel], ends[sel], cds[sel]
+        if len(starts):
+            starts[0] = max(starts[0], lo)
+            ends[-1] = min(ends[-1], hi)
+        return starts, ends, cds
+
+    def _runs_big(self, s0: int, s1: int):
+        pps = self.pps
         n_known = len(self.sec_code)
         codes = np.zeros(s1 - s0, dtype=np.uint8)
         k = max(0, min(s1, n_known) - s0)
         codes[:k] = self.sec_code[s0:s0 + k]
-        starts_parts = [np.arange(s0, s1, dtype=np.int64) * pps]
-        code_parts = [codes]
+        sec_starts = np.arange(s0, s1, dtype=np.int64) * pps
         mixed = np.flatnonzero(codes == MIXED)
         if len(mixed):
             keep = codes != MIXED
-            starts_parts = [starts_parts[0][keep]]
+            starts_parts = [sec_starts[keep]]
             code_parts = [codes[keep]]
-            for i in mixed:
-                sec = int(i) + s0
-                d = self.detail[sec]
-                if isinstance(d, np.ndarray):
-                    ch = np.concatenate(([0], np.flatnonzero(d[1:] != d[:-1]) + 1))
-                    st, cd = ch, d[ch]
-                else:
-                    st, cd = d
-                starts_parts.append(st.astype(np.int64) + sec * pps)
-                code_parts.append(cd.astype(np.uint8))
-        starts = np.concatenate(starts_parts)
-        cds = np.concatenate(code_parts)
-        if len(mixed):
+            for i in mixed.tolist():
+                sec = i + s0
+                st, cd = self._runs_of(sec)
+                starts_parts.append(np.array(st, dtype=np.int64) + sec * pps)
+                code_parts.append(np.array(cd, dtype=np.uint8))
+            starts = np.concatenate(starts_parts)
+            cds = np.concatenate(code_parts)
             order = np.argsort(starts, kind="stable")
             starts, cds = starts[order], cds[order]
-        # merge neighbours with equal codes
+        else:
+            starts, cds = sec_starts, codes
         keep = np.ones(len(cds), dtype=bool)
         keep[1:] = cds[1:] != cds[:-1]
         starts, cds = starts[keep], cds[keep]
         ends = np.append(starts[1:], s1 * pps)
-        starts[0] = max(starts[0], lo)
-        # clip to [lo, hi)
-        sel = (ends > lo) & (starts < hi)
-        starts, ends, cds = starts[sel], ends[sel], cds[sel]
-        starts = np.maximum(starts, lo)
-        ends = np.minimum(ends, hi)
         return starts, ends, cds
 
-    def counts(self, lo: int, hi: int) -> np.ndarray:
-        """How many pfns of [lo, hi) are in each state."""
+    def counts(self, lo: int, hi: int) -> list[int]:
+        """How many pfns of [lo, hi) are in each state (a list indexed by state code)."""
+        out = [0] * NSTATES
+        if hi <= lo:
+            return out
+        pps = self.pps
+        s0, s1 = lo // pps, (hi - 1) // pps + 1
+        if s1 - s0 <= _SMALL:
+            st, cd, end = self._runs_small(lo, hi)
+            st.append(end)
+            for i, c in enumerate(cd):
+                a, b = max(st[i], lo), min(st[i + 1], hi)
+                if a < b:
+                    out[c] += b - a
+            return out
         starts, ends, codes = self.runs(lo, hi)
-        return np.bincount(codes, weights=(ends - starts), minlength=NSTATES).astype(np.int64)
+        bc = np.bincount(codes, weights=(ends - starts), minlength=NSTATES)
+        return [int(x) for x in bc]
 
     def nbytes(self) -> int:
         total = self.sec_code.nbytes
         for d in self.detail.values():
-            total += d.nbytes if isinstance(d, np.ndarray) else d[0].nbytes + d[1].nbytes
+            total += d.nbytes if isinstance(d, np.ndarray) else d[0].itemsize * len(d[0]) + len(d[1])
         return total
 
     def fingerprint_into(self, h) -> None:
         n = len(self.sec_code)
-        while n and self.sec_code[n - 1] == ABSENT:
-            n -= 1
+        used = np.flatnonzero(self.sec_code != ABSENT)
+        n = int(used[-1]) + 1 if len(used) else 0
         h.update(self.sec_code[:n].tobytes())
         for sec in sorted(self.detail):
             h.update(int(sec).to_bytes(8, "little"))
@@ -238,4 +311,4 @@ class PfnStore:
             if isinstance(d, np.ndarray):
                 h.update(b"D" + d.tobytes())
             else:   # the encoding is canonical, so runs can be hashed as they are
-                h.update(b"R" + d[0].tobytes() + d[1].tobytes())
+                h.update(b"R" + d[0].tobytes() + d[1])
