@@ -269,46 +269,64 @@ class Machine:
         return None
 
     def zone_ranges(self, z: Zone) -> list[tuple[int, int]]:
-        """pfn ranges whose pages belong to zone z now (online blocks in it), merged."""
+        """pfn ranges whose pages belong to zone z now (online blocks in it), merged.
+
+        Boot blocks count only where they hold RAM (holes and gaps are in no zone).
+        """
         b = self.blks
         n = b.size
         online = b.exists[:n] & b.online[:n] & (b.node[:n] == z.node)
-        sel = np.flatnonzero(online & (b.zone[:n] == z.idx))
+        sel = np.flatnonzero(online & (b.zone[:n] == z.idx) & ~b.boot[:n])
         out: list[tuple[int, int]] = []
+        ppb = self.ppb
         if len(sel):
             breaks = np.flatnonzero(np.diff(sel) != 1)
             firsts = np.concatenate(([sel[0]], sel[breaks + 1]))
             lasts = np.concatenate((sel[breaks], [sel[-1]]))
-            ppb = self.ppb
             out = [(int(f) * ppb, (int(l) + 1) * ppb) for f, l in zip(firsts, lasts)]
-        # multi-zone boot blocks contribute their boot ranges of this zone
-        if z.boot_ranges:
-            for blk in np.flatnonzero(online & (b.zone[:n] < 0)):
-                lo, hi = self.block_range(int(blk))
-                for a, c in z.boot_ranges:
+        boot_sel = np.flatnonzero(online & b.boot[:n] & ((b.zone[:n] == z.idx) | (b.zone[:n] < 0)))
+        if len(boot_sel):
+            ram = self.nodes[z.node].boot_ranges
+            for blk in boot_sel.tolist():
+                lo, hi = blk * ppb, (blk + 1) * ppb
+                # a multi-zone boot block gives each zone its own boot RAM
+                pieces = z.boot_ranges if b.zone[blk] < 0 else ram
+                for a, c in pieces:
                     x, y = max(a, lo), min(c, hi)
                     if x < y:
                         out.append((x, y))
             out.sort()
+            merged: list[tuple[int, int]] = []
+            for a, c in out:
+                if merged and merged[-1][1] == a:
+                    merged[-1] = (merged[-1][0], c)
+                else:
+                    merged.append((a, c))
+            out = merged
         return out
 
     def zone_extent(self, z: Zone) -> tuple[int, int]:
         """(first pfn, end pfn) of what is online in zone z now; (0, 0) when nothing is."""
         b = self.blks
         n = b.size
-        sel = np.flatnonzero(b.online[:n] & (b.zone[:n] == z.idx) & (b.node[:n] == z.node))
-        lo = hi = None
+        online = b.online[:n] & (b.node[:n] == z.node)
+        sel = np.flatnonzero(online & (b.zone[:n] == z.idx) & ~b.boot[:n])
+        ends = []
         if len(sel):
-            lo, hi = int(sel[0]) * self.ppb, (int(sel[-1]) + 1) * self.ppb
-        if z.boot_ranges:
-            for a, c in self.zone_ranges(z) if lo is None else ():
-                lo, hi = a if lo is None else min(lo, a), c if hi is None else max(hi, c)
-            if lo is not None:
-                for a, c in z.boot_ranges:
-                    blk = a // self.ppb
-                    if blk < n and b.online[blk] and b.zone[blk] < 0:
-                        lo, hi = min(lo, a), max(hi, c)
-        return (lo, hi) if lo is not None else (0, 0)
+            ends += [int(sel[0]) * self.ppb, (int(sel[-1]) + 1) * self.ppb]
+        boot_sel = np.flatnonzero(online & b.boot[:n] & ((b.zone[:n] == z.idx) | (b.zone[:n] < 0)))
+        if len(boot_sel):
+            # only the outermost boot blocks holding RAM of this zone set the extent
+            for order in (boot_sel.tolist(), boot_sel[::-1].tolist()):
+                for blk in order:
+                    lo, hi = self.block_range(blk)
+                    pieces = z.boot_ranges if b.zone[blk] < 0 else self.nodes[z.node].boot_ranges
+                    got = [(max(a, lo), min(c, hi)) for a, c in pieces if max(a, lo) < min(c, hi)]
+                    for x, y in got:
+                        ends += [x, y]
+                    if got:
+                        break
+        return (min(ends), max(ends)) if ends else (0, 0)
 
     # =====================================================================================
     # queries (the public read API used by the TUI and reports)

@@ -121,7 +121,7 @@ def auto_start(m, size: int) -> int:
             continue
         if lo - cur >= size:
             break
-        cur = -(-hi // align) * align
+        cur = -(-hi // m.block_size) * m.block_size
     return cur
 
 
