@@ -1,0 +1,110 @@
+"""Random operation sequences across profiles, with invariants checked after every step."""
+
+import os
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from engine import Machine, MachineConfig, NodeConfig
+from engine.invariants import check_invariants
+
+GiB, MiB = 1 << 30, 1 << 20
+PROFILES = ["rfc-2017", "5.13", "6.1", "6.6", "6.8", "6.11", "7.2"]
+EXAMPLES = int(os.environ.get("MEMMAP_HYPOTHESIS_EXAMPLES", "40"))
+
+
+class Hotplug(RuleBasedStateMachine):
+    @initialize(profile=st.sampled_from(PROFILES), mmoo=st.sampled_from([True, False, "force"]),
+                hugetlb=st.booleans(), two_nodes=st.booleans(),
+                arch=st.sampled_from(["x86_64", "x86_64", "arm64-4k", "ppc64-radix-64k"]))
+    def boot(self, profile, mmoo, hugetlb, two_nodes, arch):
+        if mmoo == "force" and profile not in ("6.6", "6.8", "6.11", "7.2"):
+            mmoo = True
+        if arch.startswith("ppc") and profile in ("rfc-2017", "5.13", "6.1"):
+            arch = "x86_64"
+        nodes = (NodeConfig(0, 2 * GiB),) + ((NodeConfig(1, 0),) if two_nodes else ())
+        self.m = Machine(MachineConfig(profile=profile, memmap_on_memory=mmoo, hugetlb=hugetlb,
+                                       arch=arch, nodes=nodes))
+        self.bs = self.m.block_size
+
+    def _apply(self, op):
+        before = self.m.fingerprint()
+        res = self.m.apply(op)
+        if not res.ok and not res.left_behind:
+            assert self.m.fingerprint() == before, f"refused {res.summary()} changed the machine"
+        if res.ok:
+            # undo takes it back exactly, redo does it again
+            after = self.m.fingerprint()
+            assert self.m.undo()
+            assert self.m.fingerprint() == before, f"undo of {res.summary()} is not exact"
+            again = self.m.redo()
+            assert again is not None and again.ok and self.m.fingerprint() == after
+        return res
+
+    def _blocks(self, online=None, boot=False):
+        return [b["id"] for b in self.m.blocks()
+                if (boot or not b["boot"]) and (online is None or (b["state"] == "online") == online)]
+
+    @rule(nblocks=st.integers(1, 4), node=st.integers(0, 1), via=st.sampled_from(["acpi", "driver"]))
+    def hot_add(self, nblocks, node, via):
+        self._apply({"op": "hot_add", "size": nblocks * self.bs, "node": node, "via": via})
+
+    @rule(data=st.data(), t=st.sampled_from(["online", "online_kernel", "online_movable"]))
+    def online(self, data, t):
+        blocks = self._blocks()
+        if blocks:
+            self._apply({"op": "online", "block": data.draw(st.sampled_from(blocks)), "type": t})
+
+    @rule(data=st.data())
+    def offline(self, data):
+        blocks = self._blocks(boot=True)
+        if blocks:
+            self._apply({"op": "offline", "block": data.draw(st.sampled_from(blocks))})
+
+    @rule(data=st.data(), whole=st.booleans())
+    def remove(self, data, whole):
+        res = self.m.resources()
+        if res:
+            r = data.draw(st.sampled_from(res))
+            size = r["size"] if whole else self.bs
+            self._apply({"op": "remove", "start": r["start"], "size": size})
+            if whole and self.m.resource_at(r["start_pfn"]) is None:
+                # no residue: the range is absent again
+                lo, hi = r["start_pfn"], r["end_pfn"]
+                assert set(self.m.pfn_states(lo, min(hi, lo + 65536)).tolist()) <= {0}
+
+    @rule(data=st.data())
+    def eject(self, data):
+        res = [r for r in self.m.resources() if r["via"] == "acpi"]
+        if res:
+            r = data.draw(st.sampled_from(res))
+            self._apply({"op": "eject", "start": r["start"], "size": r["size"]})
+
+    @rule(data=st.data(), kind=st.sampled_from(["movable", "unmovable", "pinned"]),
+          pages=st.integers(1, 3000))
+    def alloc(self, data, kind, pages):
+        blocks = self._blocks(online=True)
+        if blocks and data.draw(st.booleans()):
+            self._apply({"op": "alloc", "block": data.draw(st.sampled_from(blocks)),
+                         "kind": kind, "pages": min(pages, 50)})
+        else:
+            self._apply({"op": "alloc", "node": 0, "kind": kind, "pages": pages})
+
+    @rule(kind=st.sampled_from(["movable", "unmovable", "pinned"]), pages=st.integers(1, 5000))
+    def free(self, kind, pages):
+        self._apply({"op": "free", "node": 0, "kind": kind, "pages": pages})
+
+    @rule(t=st.sampled_from(["offline", "online", "online_movable"]))
+    def set_auto_online(self, t):
+        self._apply({"op": "set", "auto_online": t})
+
+    @invariant()
+    def consistent(self):
+        if hasattr(self, "m"):
+            assert check_invariants(self.m) == []
+
+
+TestHotplug = Hotplug.TestCase
+TestHotplug.settings = settings(max_examples=EXAMPLES, stateful_step_count=25, deadline=None,
+                                suppress_health_check=[HealthCheck.too_slow])
