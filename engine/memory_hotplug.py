@@ -65,15 +65,28 @@ def mhp_supports_memmap_on_memory(m, size: int | None = None) -> tuple[bool, str
 # ==========================================================================================
 # hot add
 # ==========================================================================================
+def _resource_index(m):
+    """Hot-added ranges as sorted numpy arrays (cached per machine generation)."""
+    cache = getattr(m, "_res_index", None)
+    if cache is not None and cache[0] == m.generation:
+        return cache[1], cache[2]
+    items = sorted((r.start_pfn, r.end_pfn) for r in m.res.values())
+    starts = np.array([a for a, _ in items], dtype=np.int64)
+    ends = np.array([b for _, b in items], dtype=np.int64)
+    m._res_index = (m.generation, starts, ends)
+    return starts, ends
+
+
 def _overlaps(m, lo: int, hi: int) -> str | None:
     for nd in m.nodes.values():
         for a, b in nd.boot_ranges:
             if a < hi and lo < b:
                 return "boot System RAM"
-    for r in m.res.values():
-        if r.start_pfn < hi and lo < r.end_pfn:
-            return f"System RAM [{r.start_pfn << m.page_shift:#x}-{(r.end_pfn << m.page_shift) - 1:#x}]"
-    # sections left present by an earlier failed add have no resource but block a re-add later
+    starts, ends = _resource_index(m)
+    i = int(np.searchsorted(starts, hi)) - 1      # last resource starting below hi
+    if i >= 0 and ends[i] > lo:
+        a, b = int(starts[i]), int(ends[i])
+        return f"System RAM [{a << m.page_shift:#x}-{(b << m.page_shift) - 1:#x}]"
     return None
 
 
@@ -103,26 +116,29 @@ def check_hotplug_memory_range(m, tx, start: int, size: int) -> None:
 
 
 def auto_start(m, size: int) -> int:
-    """Where QEMU would put a new DIMM: the first free block-aligned gap in the device
-    memory region, which starts 1 GiB-aligned above boot memory and at or above 4 GiB."""
+    """Where QEMU would put a new DIMM: the first free gap in the device memory region,
+    which starts 1 GiB-aligned above boot memory and at or above 4 GiB (on x86).
+
+    We also align to the memory block, so an automatic placement is a plug Linux can use.
+    """
     ps = m.page_shift
     boot_end = max((hi for nd in m.nodes.values() for _, hi in nd.boot_ranges), default=0) << ps
     base = max(boot_end, 4 << 30 if m.arch.name == "x86_64" else 0)
-    # QEMU aligns the device-memory region to 1 GiB; we also align to the memory block so
-    # that an automatic placement is always a plug Linux can use
     align = max(m.block_size, 1 << 30)
     base = -(-base // align) * align
-    taken = sorted(((r.start_pfn << ps, r.end_pfn << ps) for r in m.res.values()))
-    n = m.secs.size
-    # sections a failed add left behind are occupied too
-    cur = base
-    for lo, hi in taken:
-        if hi <= cur:
-            continue
-        if lo - cur >= size:
-            break
-        cur = -(-hi // m.block_size) * m.block_size
-    return cur
+    bs = m.block_size
+    starts, ends = _resource_index(m)
+    starts, ends = starts << ps, ends << ps
+    keep = ends > base
+    starts, ends = starts[keep], ends[keep]
+    # candidate positions: the base, and the block-aligned end of every range after it
+    cands = np.concatenate(([base], -(-ends // bs) * bs))
+    nxt = np.concatenate((starts, [1 << 62]))      # the range that follows each candidate
+    order = np.searchsorted(starts, cands, side="left")
+    limit = nxt[np.minimum(order, len(nxt) - 1)]
+    prev_end = np.concatenate(([0], ends))[order]   # the range before must end by then
+    fits = np.flatnonzero((limit - cands >= size) & (cands >= base) & (prev_end <= cands))
+    return int(cands[fits[0]]) if len(fits) else int(cands[-1])
 
 
 def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
