@@ -132,6 +132,7 @@ def boot_machine(m) -> None:
               if any(max(a, lo) < min(c, hi) for a, c in z.boot_ranges)}
         m.blks.zone[b] = zs.pop() if len(zs) == 1 else -1
 
+    m.nboot_blocks = nblocks
     m.counters.nr_memmap_boot_pages = sum(1 for v in m.vmap.values() if v[2] == "boot") and \
         _boot_memmap_pages(m)
     page_alloc.setup_per_zone_wmarks(m, None)

@@ -309,12 +309,13 @@ class Machine:
         """(first pfn, end pfn) of what is online in zone z now; (0, 0) when nothing is."""
         b = self.blks
         n = b.size
-        online = b.online[:n] & (b.node[:n] == z.node)
-        sel = np.flatnonzero(online & (b.zone[:n] == z.idx) & ~b.boot[:n])
+        sel = np.flatnonzero(b.online[:n] & (b.zone[:n] == z.idx) & (b.node[:n] == z.node) & ~b.boot[:n])
         ends = []
         if len(sel):
             ends += [int(sel[0]) * self.ppb, (int(sel[-1]) + 1) * self.ppb]
-        boot_sel = np.flatnonzero(online & b.boot[:n] & ((b.zone[:n] == z.idx) | (b.zone[:n] < 0)))
+        nb = self.nboot_blocks          # boot blocks all sit below this id
+        bb = b.online[:nb] & b.boot[:nb] & (b.node[:nb] == z.node) & ((b.zone[:nb] == z.idx) | (b.zone[:nb] < 0))
+        boot_sel = np.flatnonzero(bb)
         if len(boot_sel):
             # only the outermost boot blocks holding RAM of this zone set the extent
             for order in (boot_sel.tolist(), boot_sel[::-1].tolist()):

@@ -67,7 +67,8 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
         raise OpFailed("EINVAL", "online_pages: range not pageblock/section aligned",
                        "online_pages: WARN_ON_ONCE(!nr_pages || !pageblock_aligned(pfn) || "
                        "!IS_ALIGNED(pfn + nr_pages, PAGES_PER_SECTION))")
-    online_pages(m, tx, start, hi, z, nr_vmemmap_rfc=nr_self if rfc else 0)
+    online_pages(m, tx, start, hi, z, nr_vmemmap_rfc=nr_self if rfc else 0,
+                 counts=counts if start == lo else None)
     if nr_vmemmap and m.profile.vmemmap_counts_present:
         mh.adjust_present_page_count(m, tx, z, nr_vmemmap)
     m.blks.set("online", b, True, tx.journal)
@@ -76,12 +77,13 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
     tx.journal.array_set(m.secs.online, slice(s0, s1), True)
 
 
-def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0) -> None:
+def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=None) -> None:
     """online_pages(): hand the range to the buddy allocator in zone z."""
     nr = hi - lo
     populated = z.populated()
     mh.move_pfn_range_to_zone(m, tx, z, lo, nr)
-    counts = m.store.counts(lo, hi)
+    if counts is None:
+        counts = m.store.counts(lo, hi)
     n_free = int(counts[S.OFFLINE])
     # every offline pfn becomes a free buddy page; self-hosted memmap pages are skipped
     if n_free == nr:
@@ -97,7 +99,6 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0) -> None:
     tx.call("online_pages", f"pfn={lo:#x}, nr_pages={nr}, zone={z.name}",
             f"{n_free} pages to the buddy" + (f", {nr_vmemmap_rfc} PageVmemmap pages skipped" if nr_vmemmap_rfc else ""))
     if not populated:
-        page_alloc.setup_per_zone_wmarks(m, tx)
         total = sum(zz.managed for zz in m.zones.values())
         tx.log(f"Built {sum(1 for n in m.nodes.values() if n.online)} zonelists, mobility grouping on.  "
                f"Total pages: {total}")
