@@ -140,3 +140,22 @@ def test_architectures(arch, mode, expect):
         lo = b["start_pfn"]
         states = [S.NAMES[c] for c in m.state_runs(lo, lo + 32)[2]]
         assert states == ["memmap-self", "memmap-pad"]
+
+
+@pytest.mark.parametrize("memory,hypervisor,profile,block", [
+    (512 * MiB, True, "7.2", 128 * MiB),
+    (60 * GiB, True, "7.2", 128 * MiB),      # boot memory ends at 61 GiB: below the 64 GiB limit
+    (63 * GiB, True, "7.2", 2 * GiB),        # ends at exactly 64 GiB (3 GiB low + 60 GiB from 4 GiB)
+    (64 * GiB, True, "7.2", 1 * GiB),        # ends at 65 GiB in QEMU: the largest power of two dividing it
+    (64 * GiB, False, "7.2", 2 * GiB),       # bare metal takes 2 GiB outright (5.9+)
+    (64 * GiB, True, "rfc-2017", 2 * GiB),   # before 4.17: 2 GiB once boot memory reaches 64 GiB
+    (125 * GiB, True, "6.1", 2 * GiB),       # ends at 128 GiB
+])
+def test_x86_memory_block_size_probe(memory, hypervisor, profile, block):
+    m = Machine(MachineConfig(profile=profile, hypervisor=hypervisor, nodes=(NodeConfig(0, memory),)))
+    assert m.block_size == block
+
+
+def test_arm64_blocks_are_one_section():
+    assert machine(arch="arm64-4k").block_size == 128 * MiB
+    assert machine(arch="arm64-64k").block_size == 512 * MiB
