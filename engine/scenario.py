@@ -48,6 +48,8 @@ class Scenario:
 
 
 def _toml_value(v) -> str:
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -56,6 +58,11 @@ def _toml_value(v) -> str:
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     s = str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{s}"'
+
+
+def _toml_key(k) -> str:
+    k = str(k)
+    return k if k.replace("_", "").replace("-", "").isalnum() else _toml_value(k)
 
 
 def parse_scenario(text: str, name: str = "<scenario>") -> Scenario:

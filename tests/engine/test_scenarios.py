@@ -91,3 +91,11 @@ def test_scenario_round_trips_through_toml():
 def test_same_scenario_same_state_byte_for_byte():
     a, b = run_report(load_scenario(EXAMPLE)), run_report(load_scenario(EXAMPLE))
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_tables_on_steps_round_trip():
+    text = ('[[step]]\nop = "hot_add"\nsize = "128M"\nsay = "a \\"quoted\\" word"\n'
+            'expect = { ok = true, errno = "EBUSY", block_state = { "40" = "online" } }\n')
+    sc = parse_scenario(text, "t")
+    again = parse_scenario(sc.to_toml(), "again")
+    assert again.steps == sc.steps
