@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Per-section calls repeat thousands of times for a large add; past this many of one
 # function the trail keeps a count instead of a line each.
 DETAIL_LIMIT = 24
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     func: str
     args: str
     outcome: str = ""

@@ -71,8 +71,7 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
                  counts=counts if start == lo else None)
     if nr_vmemmap and m.profile.vmemmap_counts_present:
         mh.adjust_present_page_count(m, tx, z, nr_vmemmap)
-    m.blks.set("online", b, True, tx.journal)
-    m.blks.set("zone", b, z.idx, tx.journal)
+    m.blks.set_row(b, {"online": True, "zone": z.idx}, tx.journal)
     s0, s1 = lo // m.pps, hi // m.pps
     tx.journal.array_set(m.secs.online, slice(s0, s1), True)
 
@@ -128,8 +127,7 @@ def memory_block_offline(m, tx, b: int) -> None:
         raise
     if nr_vmemmap:
         tx.call("mhp_deinit_memmap_on_memory", f"pfn={lo:#x}, nr_pages={nr_vmemmap}")
-    m.blks.set("online", b, False, tx.journal)
-    m.blks.set("zone", b, -1, tx.journal)
+    m.blks.set_row(b, {"online": False, "zone": -1}, tx.journal)
     mh.remove_pfn_range_from_zone(m, tx, z, lo, hi - lo)
     s0, s1 = lo // m.pps, hi // m.pps
     tx.journal.array_set(m.secs.online, slice(s0, s1), False)
@@ -170,8 +168,10 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
                            "in a kernel zone: failure to isolate range")
     tx.call("memory_notify", "MEM_GOING_OFFLINE")
     nid = int(m.blks.node[b])
-    moved, failed = page_alloc.migrate_out(m, tx, lo, hi, nid)
-    pinned = int(m.store.counts(lo, hi)[S.PINNED])
+    moved, failed = page_alloc.migrate_out(m, tx, lo, hi, nid, counts)
+    if moved:
+        counts = m.store.counts(lo, hi)
+    pinned = counts[S.PINNED]
     if failed or pinned:
         why = []
         if pinned:
@@ -185,7 +185,6 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
         raise OpFailed("EINTR", "; ".join(why) + "; offlining retried until interrupted",
                        "offline_pages: migration never completes (signal_pending -> -EINTR, signal backoff)")
     # __offline_isolated_pages(): free pages leave the buddy, the range goes offline
-    counts = m.store.counts(lo, hi)
     n_free = int(counts[S.FREE])
     vals = None
     if n_free + int(counts[S.MEMMAP_SELF] + counts[S.MEMMAP_PAD]) == nr or n_free == nr:

@@ -302,14 +302,10 @@ def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_
     """create_memory_block_devices(): memoryN devices, created offline."""
     b0, b1 = lo // m.ppb, hi // m.ppb
     bl = m.blks
+    row = {"exists": True, "online": False, "node": nid, "zone": -1, "res": rid,
+           "nr_vmemmap": nr_vmemmap, "boot": False}
     for b in range(b0, b1):
-        bl.set("exists", b, True, tx.journal)
-        bl.set("online", b, False, tx.journal)
-        bl.set("node", b, nid, tx.journal)
-        bl.set("zone", b, -1, tx.journal)
-        bl.set("res", b, rid, tx.journal)
-        bl.set("nr_vmemmap", b, nr_vmemmap, tx.journal)
-        bl.set("boot", b, False, tx.journal)
+        bl.set_row(b, row, tx.journal)
     tx.call("create_memory_block_devices", f"memory{b0}" + (f"..memory{b1 - 1}" if b1 - b0 > 1 else ""),
             f"offline, nr_vmemmap_pages={nr_vmemmap}")
 
@@ -431,6 +427,18 @@ def remove_pfn_range_from_zone(m, tx, z: Zone, lo: int, nr: int) -> None:
     """
     hi = lo + nr
     if z.start_pfn < lo and hi < z.end_pfn:
+        return
+    # common case: a neighbouring block of the same zone is still online, the edge moves to it
+    b = m.blks
+    nxt, prv = hi // m.ppb, lo // m.ppb - 1
+    def same_zone(blk):
+        return 0 <= blk < b.size and b.online[blk] and b.zone[blk] == z.idx and \
+            b.node[blk] == z.node and not b.boot[blk]
+    if lo == z.start_pfn and hi < z.end_pfn and same_zone(nxt):
+        tx.set(z, "start_pfn", hi)
+        return
+    if hi == z.end_pfn and lo > z.start_pfn and same_zone(prv):
+        tx.set(z, "end_pfn", lo)
         return
     first, last = m.zone_extent(z)
     tx.set(z, "start_pfn", first)

@@ -64,24 +64,29 @@ def _boot_zone_pieces(m, nid, lo, hi):
 # ------------------------------------------------------------------------------------------
 def setup_per_zone_wmarks(m, tx) -> None:
     """init_per_zone_wmark_min() + __setup_per_zone_wmarks(), recomputed after (off)lining."""
-    lowmem = sum(z.managed for z in m.zones.values() if z.idx != ZONE_MOVABLE)
+    zones = m.zones.values()
+    lowmem = 0
+    for z in zones:
+        if z.idx != ZONE_MOVABLE:
+            lowmem += z.managed
     lowmem_kbytes = lowmem * (m.page_size >> 10)
-    min_free_kbytes = int(math.isqrt(lowmem_kbytes * 16))
-    min_free_kbytes = max(128, min(min_free_kbytes, 262144))
-    pages_min = min_free_kbytes // (m.page_size >> 10) if m.page_size >= 1024 else 0
-    for z in m.zones.values():
+    min_free_kbytes = max(128, min(int(math.isqrt(lowmem_kbytes * 16)), 262144))
+    pages_min = min_free_kbytes // (m.page_size >> 10)
+    for z in zones:
+        managed = z.managed
         if z.idx == ZONE_MOVABLE:
-            wmin = max(32, min(z.managed // 1024, 128)) if z.managed else 0
+            wmin = max(32, min(managed // 1024, 128)) if managed else 0
         else:
-            wmin = pages_min * z.managed // lowmem if lowmem else 0
-        step = max(wmin // 4, z.managed * 10 // 10000)
-        vals = (wmin, wmin + step, wmin + 2 * step)
+            wmin = pages_min * managed // lowmem if lowmem else 0
+        step = max(wmin // 4, managed * 10 // 10000)
+        if (z.wmark_min, z.wmark_low, z.wmark_high) == (wmin, wmin + step, wmin + 2 * step):
+            continue
         if tx is None:
-            z.wmark_min, z.wmark_low, z.wmark_high = vals
+            z.wmark_min, z.wmark_low, z.wmark_high = wmin, wmin + step, wmin + 2 * step
         else:
-            tx.set(z, "wmark_min", vals[0])
-            tx.set(z, "wmark_low", vals[1])
-            tx.set(z, "wmark_high", vals[2])
+            tx.set(z, "wmark_min", wmin)
+            tx.set(z, "wmark_low", wmin + step)
+            tx.set(z, "wmark_high", wmin + 2 * step)
     if tx is None:
         m.min_free_kbytes = min_free_kbytes
     else:
@@ -239,13 +244,15 @@ def nodes_with_memory(m) -> list[int]:
     return [nid for nid in m.nodes if any(z.present for z in m.node_zones(nid))]
 
 
-def migrate_out(m, tx, lo: int, hi: int, nid: int) -> tuple[int, int]:
+def migrate_out(m, tx, lo: int, hi: int, nid: int, counts=None) -> tuple[int, int]:
     """do_migrate_range() over [lo, hi): move every movable page somewhere else.
 
     Targets: GFP_USER | __GFP_MOVABLE from any node with memory but this one (unless it is
     the only one), never inside the range being offlined. Returns (migrated, failed).
     """
-    if not m.store.counts(lo, hi)[S.MOVABLE]:
+    if counts is None:
+        counts = m.store.counts(lo, hi)
+    if not counts[S.MOVABLE]:
         return 0, 0
     vals = m.store.get(lo, hi)
     src = np.flatnonzero(vals == S.MOVABLE)

@@ -21,8 +21,7 @@ def sparse_add_section(m, tx, nid: int, sec: int, altmap) -> None:
         tx.call("sparse_add_section", f"nid={nid}, pfn={lo:#x}", "-EEXIST")
         raise OpFailed("EEXIST", f"section {sec} (pfn {lo:#x}) is already active",
                        "fill_subsection_map: subsection already active")
-    m.secs.set("present", sec, True, tx.journal)
-    m.secs.set("node", sec, nid, tx.journal)
+    m.secs.set_row(sec, {"present": True, "node": nid}, tx.journal)
     m.store.set_range(lo, lo + m.pps, S.OFFLINE, tx.journal)
     va_lo, va_hi = vmemmap.section_va(m, sec)
     try:
@@ -39,9 +38,7 @@ def sparse_add_section(m, tx, nid: int, sec: int, altmap) -> None:
 def section_deactivate(m, tx, sec: int) -> None:
     """section_deactivate(): clear the section, free its memmap where nobody shares it."""
     lo = sec * m.pps
-    m.secs.set("present", sec, False, tx.journal)
-    m.secs.set("online", sec, False, tx.journal)
-    m.secs.set("node", sec, -1, tx.journal)
+    m.secs.set_row(sec, {"present": False, "online": False, "node": -1}, tx.journal)
     va_lo, va_hi = vmemmap.section_va(m, sec)
     vmemmap.vmemmap_free(m, tx, va_lo, va_hi, lambda pfn: m.altmaps.get(pfn // m.ppb))
     m.store.set_range(lo, lo + m.pps, S.ABSENT, tx.journal)

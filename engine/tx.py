@@ -68,6 +68,17 @@ class Columns:
         arr = getattr(self, name)
         journal.array_set(arr, index, value)
 
+    def set_row(self, index: int, values: dict, journal: Journal) -> None:
+        """Set several columns of one row with a single undo record."""
+        old = {k: getattr(self, k)[index] for k in values}
+        journal.record(self._restore_row, index, old)
+        for k, v in values.items():
+            getattr(self, k)[index] = v
+
+    def _restore_row(self, index: int, old: dict) -> None:
+        for k, v in old.items():
+            getattr(self, k)[index] = v
+
     def fingerprint_into(self, h) -> None:
         # capacity is not state: hash each column up to its last non-default entry
         for name in sorted(self._spec):
