@@ -37,6 +37,11 @@ KEYS_PER_LEVEL = (
     + ["pagedown"] * 4 + ["pageup"] * 2 + ["G", "g"]
 )
 
+KEY_KIND = {
+    "right": "cursor move", "left": "cursor move", "up": "cursor move", "down": "cursor move",
+    "pagedown": "page (scroll)", "pageup": "page (scroll)", "G": "jump to end/start", "g": "jump to end/start",
+}
+
 
 class TimedGrid(PfnGrid):
     """PfnGrid that also notes when its first render pass ends."""
@@ -102,7 +107,7 @@ async def run(args) -> int:
 
     app = GridApp(machine, args.mode)
     start = time.perf_counter()
-    rows, per_level_times = [], []
+    rows, per_level_times, by_kind = [], [], {}
     async with app.run_test(size=(args.width, args.height)) as pilot:
         grid = app.grid
         while grid.first_paint_at is None:
@@ -123,8 +128,10 @@ async def run(args) -> int:
             assert grid.per_cell == per_cell, (grid.per_cell, per_cell)
             grid.frame_times.clear()
             for key in KEYS_PER_LEVEL:
+                before = len(grid.frame_times)
                 await pilot.press(key)
                 await pilot.pause()
+                by_kind.setdefault(KEY_KIND[key], []).extend(grid.frame_times[before:])
                 # Think time between keys (a held key repeats at ~20-30 Hz); the grid
                 # uses idle time to prefetch neighbouring pages.
                 await asyncio.sleep(args.key_interval)
@@ -149,6 +156,9 @@ async def run(args) -> int:
         worst_p95 = max(worst_p95, p95)
         print(f"{per_cell:>9} {n:>6} {p50:>7.2f} {p95:>7.2f} {worst:>7.2f} {zoom_ms:>8.2f} {cold:>8.2f}")
     all_times = [t for times in per_level_times for t in times]
+    for kind, times in by_kind.items():
+        print(f"{kind:>20}: p50 {percentile(times, 50):6.2f} ms, p95 {percentile(times, 95):6.2f} ms, "
+              f"max {max(times, default=float('nan')):7.2f} ms ({len(times)} frames)")
     ok = worst_p95 <= P95_TARGET_MS and first_paint_s <= FIRST_PAINT_TARGET_S
     print(f"all levels: p50 {percentile(all_times, 50):.2f} ms, p95 {percentile(all_times, 95):.2f} ms, "
           f"max {max(all_times, default=float('nan')):.2f} ms over {len(all_times)} frames")

@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 
 import pytest
-
-if os.environ.get("MEMMAP_FAKE_ENGINE"):  # developer aid before the engine existed
-    sys.path.insert(0, os.environ["MEMMAP_FAKE_ENGINE"])
-    import fake_engine  # type: ignore
-
-    fake_engine.install()
 
 
 @pytest.fixture(autouse=True)

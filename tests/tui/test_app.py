@@ -439,3 +439,19 @@ async def test_small_terminal_collapses_panels(ui, make_app):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert main.query_one("#side").display and main.query_one("#log").display
+
+
+async def test_lesson_scenario_replays_on_start(ui, tmp_path):
+    from tui.launch import build_app, find_lesson
+
+    path = find_lesson("06")
+    if path is None:
+        pytest.skip("no built-in lesson 06")
+    ns = argparse.Namespace(scenario=None, lesson="06", profile=None, theme=None, glyphs="auto",
+                            no_mouse=False)
+    app = build_app(ns)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(pilot, app, timeout=60)
+        assert app.machine.history, ui.log_text(app)
+        assert "steps replayed" in ui.log_text(app)
+        assert "»" in ui.log_text(app)   # the lesson's "say" lines

@@ -407,3 +407,39 @@ async def test_grid_modes_highlight_colours_and_machine_changes():
         grid.machine = FakeMachine([4])
         await pilot.pause()
         assert grid.cursor_pfn == 4 * 256
+
+
+async def test_grid_on_the_real_engine_follows_theme_changes():
+    engine = pytest.importorskip("engine")
+    import themes
+
+    machine = engine.Machine(engine.MachineConfig.default())
+    assert machine.apply({"op": "hot_add", "size": "1G", "node": 0}).ok
+    app = grid_app(machine, mode="glyph")
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.query_one("#grid")
+        await pilot.pause()
+        assert visible_text(grid)[0].lstrip().startswith("section 0 · block 0 · pfn 0x0–0x7fff")
+        start = machine.resources()[0]["start_pfn"]
+        grid.goto_pfn(start)
+        await pilot.pause()
+        assert grid.cursor_pfn == start
+        for name in themes.available():
+            spec = themes.load_theme(name)
+            app.register_theme(spec.textual_theme())
+            app.theme = name
+            await pilot.pause()
+            pos = grid.layout_map.locate(start)
+            row = cells_of(list(grid.render_line(pos.line - round(grid.scroll_y))))
+            # The cell after the cursor: a hot-added, still offline pfn in this theme's colour
+            # (or memmap-self, which the engine puts at the start of the block).
+            code = machine.pfn_states(start + 1, start + 2)[0]
+            expected = to_rich(spec.state_colors[NAMES[code]])
+            gutter = "".join(char for char, _ in row).index(" ") + 1
+            assert row[gutter + pos.col + 1][1].color == expected, name
+
+
+def to_rich(colour: str) -> Color:
+    from tui.render import to_rich_color
+
+    return to_rich_color(colour)

@@ -1,0 +1,1 @@
+"""memmap-tui: the interactive terminal front end of the memory-hotplug laboratory."""

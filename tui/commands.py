@@ -1,0 +1,32 @@
+"""Command palette provider: every action of the main screen, with its current keys."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui.keys import ACTIONS, display_keys
+
+
+class MemmapCommands(Provider):
+    def _entries(self):
+        keymap = getattr(self.app, "keymap_config", {}) or {}
+        for spec in ACTIONS:
+            keys = display_keys(spec, keymap)
+            yield spec, f"{spec.title}  ({keys})" if keys else spec.title
+
+    def _runner(self, action: str):
+        return partial(self.app.run_action, f"app.{action}")
+
+    async def discover(self) -> Hits:
+        for spec, title in self._entries():
+            yield DiscoveryHit(title, self._runner(spec.action), help=spec.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for spec, title in self._entries():
+            score = max(matcher.match(title), matcher.match(spec.help) * 0.5)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), self._runner(spec.action),
+                          text=title, help=spec.help)

@@ -1,0 +1,182 @@
+"""Turning one line of cell data into Rich segments.
+
+The work is proportional to the number of runs of identical cells, not to the number of
+cells: cells are packed into int keys (see palette.py), runs are found with numpy, and
+each run becomes one Segment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.segment import Segment
+
+from .palette import CURSOR, HIGHLIGHT, LOWER_SHIFT, MIXED, Palette
+
+
+@dataclass(frozen=True)
+class CellRow:
+    """One pfn row's cells: dominant state code, mixed flag, and optional highlight flag."""
+
+    codes: np.ndarray                    # uint8 per cell
+    mixed: np.ndarray | None = None      # bool per cell: more than one state inside
+    highlight: np.ndarray | None = None  # bool per cell: overlaps a highlighted range
+
+    @classmethod
+    def of(cls, codes, mixed=None, highlight=None) -> "CellRow":
+        return cls(np.asarray(codes, dtype=np.uint8),
+                   None if mixed is None else np.asarray(mixed, dtype=bool),
+                   None if highlight is None else np.asarray(highlight, dtype=bool))
+
+    def keys(self, width: int) -> np.ndarray:
+        """Per-cell key byte (see palette.py), padded with 0 (= no cell) to width."""
+        n = min(len(self.codes), width)
+        key = np.zeros(width, dtype=np.int32)
+        key[:n] = self.codes[:n].astype(np.int32) + 1
+        if self.mixed is not None:
+            key[:n] |= self.mixed[:n].astype(np.int32) * MIXED
+        if self.highlight is not None:
+            key[:n] |= self.highlight[:n].astype(np.int32) * HIGHLIGHT
+        return key
+
+
+def render_cells(
+    upper: CellRow,
+    lower: CellRow | None = None,
+    *,
+    mode: str,
+    palette: Palette,
+    cursor: tuple[int, int] | None = None,
+    cells: int | None = None,
+) -> list[Segment]:
+    """Segments for `cells` cells (default: as many as upper has).
+
+    mode "color" draws ▀ cells with upper's colour as foreground and lower's as
+    background; "glyph" and "ascii" draw one glyph per cell and ignore `lower`.
+    cursor: (column, half) of the cursor cell, half 1 meaning the lower pfn row.
+    """
+    width = len(upper.codes) if cells is None else cells
+    if width <= 0:
+        return []
+    key = upper.keys(width)
+    if mode == "color" and lower is not None:
+        key |= lower.keys(width) << LOWER_SHIFT
+    if cursor is not None and 0 <= cursor[0] < width and key[cursor[0]]:
+        col, half = cursor
+        if mode == "color" and half == 1 and key[col] >> LOWER_SHIFT:
+            key[col] |= CURSOR << LOWER_SHIFT
+        else:
+            key[col] |= CURSOR
+
+    # One Segment per run of equal keys: the cost follows runs, not cells.
+    boundaries = (np.flatnonzero(np.diff(key)) + 1).tolist()
+    starts = [0, *boundaries]
+    ends = [*boundaries, width]
+    known = palette.cells(mode)
+    segments = []
+    append = segments.append
+    for start, end, k in zip(starts, ends, key[starts].tolist()):
+        char, style = known.get(k) or palette.cell(mode, k)
+        append(Segment(char * (end - start), style))
+    return segments
+
+
+def render_row(
+    upper: CellRow,
+    lower: CellRow | None = None,
+    *,
+    mode: str,
+    palette: Palette,
+    cursor: tuple[int, int] | None = None,
+    label: str = "",
+    cells: int | None = None,
+    width: int | None = None,
+) -> list[Segment]:
+    """A full grid line: gutter label, the cells, then padding up to `width` columns.
+
+    Every Segment carries a Style (Textual's NO_COLOR filter cannot handle None).
+    """
+    segments = [Segment(label, palette.gutter)] if label else []
+    segments += render_cells(upper, lower, mode=mode, palette=palette, cursor=cursor, cells=cells)
+    # Labels and cells are one column per character, so the used width is known
+    # without measuring every segment.
+    used = len(label) + (len(upper.codes) if cells is None else cells)
+    return _pad(segments, width, palette, used)
+
+
+def render_header(text: str, *, palette: Palette, label: str = "", width: int | None = None) -> list[Segment]:
+    """A band's header line: the label gutter, then the text, cropped or padded to width."""
+    segments = [Segment(label, palette.gutter)] if label else []
+    if width is not None:
+        text = text[: max(0, width - len(label))]
+    segments.append(Segment(text, palette.header))
+    return _pad(segments, width, palette, len(label) + len(text))
+
+
+def _pad(segments: list[Segment], width: int | None, palette: Palette, used: int) -> list[Segment]:
+    if width is not None and used < width:
+        segments.append(Segment(" " * (width - used), palette.blank))
+    return segments
+
+
+def format_section_header(
+    section: int,
+    lo: int,
+    hi: int,
+    *,
+    nr_sections: int = 1,
+    block: int | None = None,
+    node: int | None = None,
+    zone: str | None = None,
+    online: bool | None = None,
+) -> str:
+    """'section 32 · block 32 · pfn 0x100000–0x107fff · node 0 · Movable'.
+
+    For a band of several sections: 'sections 32–8223 (8192) · pfn ... · node 0'.
+    """
+    if nr_sections == 1:
+        parts = [f"section {section}"]
+    else:
+        parts = [f"sections {section}\u2013{section + nr_sections - 1} ({nr_sections})"]
+    if block is not None:
+        parts.append(f"block {block}")
+    parts.append(f"pfn {lo:#x}\u2013{hi - 1:#x}")
+    if node is not None:
+        parts.append(f"node {node}")
+    if zone:
+        parts.append(zone)
+    elif online is False:
+        parts.append("offline")
+    return " \u00b7 ".join(parts)
+
+
+def gutter_label(pfn: int, digits: int) -> str:
+    """The pfn of a line's first cell, in fixed-width hex, plus a separating space."""
+    return f"{pfn:0{digits}x} "
+
+
+def merge_ranges(ranges) -> tuple[np.ndarray, np.ndarray]:
+    """Sort and merge (lo, hi) pfn ranges into disjoint (starts, ends) arrays."""
+    pairs = sorted((int(lo), int(hi)) for lo, hi in ranges if hi > lo)
+    merged: list[list[int]] = []
+    for lo, hi in pairs:
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    starts = np.array([m[0] for m in merged], dtype=np.int64)
+    ends = np.array([m[1] for m in merged], dtype=np.int64)
+    return starts, ends
+
+
+def highlight_mask(lo: int, hi: int, per_cell: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """Per cell of [lo, hi): does it overlap any merged range? None when nothing does."""
+    if not len(starts) or starts[0] >= hi or ends[-1] <= lo:
+        return None
+    cell_lo = np.arange(lo, hi, per_cell, dtype=np.int64)
+    cell_hi = np.minimum(cell_lo + per_cell, hi)
+    # With disjoint sorted ranges, a cell overlaps one iff more ranges start before the
+    # cell ends than end at or before the cell starts.
+    mask = np.searchsorted(starts, cell_hi, side="left") > np.searchsorted(ends, cell_lo, side="right")
+    return mask if mask.any() else None

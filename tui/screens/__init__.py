@@ -1,0 +1,1 @@
+"""Screens of memmap-tui: the main screen, help, and the operation dialogs."""

@@ -1,0 +1,105 @@
+"""Help: every key (as currently mapped) and the legend of states, colours and glyphs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.keys import ACTIONS, GRID_KEYS, display_keys
+from tui.screens.dialogs import SafeModal
+from tui.widgets.machine_bar import BLOCK_STYLES
+
+
+def legend_rows() -> list[tuple[str, str, str, str]]:
+    """(state, glyph, ascii, description) for every pfn state, from tui.render when present."""
+    try:
+        import tui.render as render
+    except ImportError:
+        render = None
+    if render is not None:
+        for name in ("legend_rows", "legend", "state_legend", "legend_entries"):
+            fn = getattr(render, name, None)
+            if callable(fn):
+                try:
+                    rows = [tuple(r) for r in fn()]
+                    if rows and all(len(r) >= 4 for r in rows):
+                        return [(str(a), str(b), str(c), str(d)) for a, b, c, d, *_ in rows]
+                except Exception:
+                    pass
+    from engine.states import DESCRIPTIONS, NAMES
+
+    return [(name, "", "", DESCRIPTIONS.get(name, "")) for name in NAMES]
+
+
+class HelpScreen(SafeModal):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 100; max-width: 100%; height: 100%; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close", show=False)]
+
+    def __init__(self, keymap: dict[str, str] | None = None,
+                 state_colors: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.keymap = keymap or {}
+        self.state_colors = state_colors or {}
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = "memmap-tui help  (escape closes)"
+            yield Static(self.keys_table(), id="help-keys")
+            yield Static(self.legend_table(), id="help-legend")
+            yield Static(self.bar_legend(), id="help-bar")
+
+    def keys_table(self) -> Table:
+        table = Table(title="keys (every action is also in the command palette: ctrl+p)",
+                      show_header=True, header_style="bold", expand=True, title_justify="left")
+        table.add_column("key", style="bold", no_wrap=True)
+        table.add_column("action")
+        for spec in ACTIONS:
+            table.add_row(display_keys(spec, self.keymap), spec.help)
+        for keys, what in GRID_KEYS:
+            table.add_row(keys, f"grid: {what}")
+        table.add_row("ctrl+p", "command palette")
+        table.add_row("ctrl+q", "quit from anywhere")
+        return table
+
+    def legend_table(self) -> Table:
+        table = Table(title="pfn states (colour, glyph, ascii)", show_header=True,
+                      header_style="bold", expand=True, title_justify="left")
+        table.add_column("colour", no_wrap=True)
+        table.add_column("glyph", no_wrap=True)
+        table.add_column("ascii", no_wrap=True)
+        table.add_column("state", no_wrap=True)
+        table.add_column("meaning")
+        for state, glyph, ascii_, desc in legend_rows():
+            colour = self.state_colors.get(state)
+            swatch = Text("  ██  ", style=str(colour)) if colour else Text("  -   ")
+            table.add_row(swatch, glyph, ascii_, state, desc)
+        return table
+
+    def bar_legend(self) -> Text:
+        out = Text("\nmachine bar (top): one cell per memory block (or group of blocks), "
+                   "in address order; ┊ = a gap in the address space\n", style="bold")
+        words = {"DMA": "online, ZONE_DMA", "DMA32": "online, ZONE_DMA32",
+                 "Normal": "online, ZONE_NORMAL", "Movable": "online, ZONE_MOVABLE",
+                 "Device": "ZONE_DEVICE", "online": "online", "offline": "offline",
+                 "going-offline": "going offline"}
+        for key, (colour, glyph, ascii_) in BLOCK_STYLES.items():
+            out.append("  █ ", style=colour)
+            out.append(f"{glyph} {ascii_}  {words.get(key, key)}\n")
+        out.append("\ncounters: values changed by the last operation are shown reversed, "
+                   "with their delta\n", style="dim")
+        return out
+
+    def action_close(self) -> None:
+        self.finish(None)

@@ -1,0 +1,157 @@
+"""The counters a kernel developer watches while hot-plugging, with the last change marked.
+
+meminfo (MemTotal, MemFree, ...), vmstat's memmap counters, present/managed per zone and
+nr_vmemmap_pages per hot-added block. After each operation the values that moved are drawn
+reversed with their delta.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+MEMINFO_KEYS = ("MemTotal", "MemFree", "MemAvailable", "Unevictable", "Mlocked", "PageTables")
+VMSTAT_KEYS = ("nr_memmap_pages", "nr_memmap_boot_pages", "nr_free_pages", "nr_page_table_pages")
+
+
+def snapshot(machine: Any) -> dict[str, Any]:
+    """Every watched counter as a flat dict: name -> value (ints compare and give deltas)."""
+    snap: dict[str, Any] = {}
+    meminfo = _safe(machine.meminfo, {})
+    for key in MEMINFO_KEYS:
+        if key in meminfo:
+            snap[f"meminfo.{key}"] = meminfo[key]
+    vmstat = _safe(machine.vmstat, {})
+    for key in VMSTAT_KEYS:
+        if key in vmstat:
+            snap[f"vmstat.{key}"] = vmstat[key]
+    for z in _safe(machine.zoneinfo, []):
+        if not z.get("present") and not z.get("spanned"):
+            continue
+        name = f"zone.{z.get('node')}.{z.get('zone')}"
+        snap[f"{name}.present"] = z.get("present")
+        snap[f"{name}.managed"] = z.get("managed")
+    for b in _safe(machine.blocks, []):
+        if b.get("nr_vmemmap_pages"):
+            snap[f"block.{b.get('id')}"] = b.get("nr_vmemmap_pages")
+    return snap
+
+
+def _fit(label: str, width: int) -> str:
+    return f"{label:<{width}}" if len(label) < width else label[: width - 2] + "… "
+
+
+def _safe(fn, default):
+    try:
+        return fn()
+    except Exception:
+        return default
+
+
+class Counters(VerticalScroll):
+    DEFAULT_CSS = """
+    Counters { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.body = Static("", markup=False)
+        self.border_title = "counters"
+        self.previous: dict[str, Any] = {}
+        self.current: dict[str, Any] = {}
+        self.changed: set[str] = set()
+
+    def compose(self):
+        yield self.body
+
+    def update_from(self, machine: Any, *, mark_changes: bool = True) -> None:
+        snap = snapshot(machine)
+        if mark_changes and self.current:
+            self.previous = self.current
+            self.changed = {k for k in set(snap) | set(self.previous)
+                            if snap.get(k) != self.previous.get(k)}
+        else:
+            self.previous = dict(snap)
+            self.changed = set()
+        self.current = snap
+        self.body.update(self.render_text())
+
+    # ---------------------------------------------------------------------------------
+    def _line(self, out: Text, key: str, label: str, unit: str = "") -> None:
+        value = self.current.get(key)
+        if value is None:
+            return
+        lw = self._label_width()
+        text = f"{_fit(label, lw)}{value:>11}{unit}"
+        if key in self.changed:
+            before = self.previous.get(key)
+            out.append(text, style="bold reverse")
+            if isinstance(before, int) and isinstance(value, int):
+                delta = f" {value - before:+d}"
+                room = self.scrollable_content_region.width or 36
+                if len(text) + len(delta) > room:
+                    delta = "\n" + delta.strip().rjust(len(text))
+                out.append(delta, style="bold")
+            out.append("\n")
+        else:
+            out.append(text + "\n")
+
+    def _label_width(self) -> int:
+        """Labels shrink with the panel so a value and its unit stay on the label's line."""
+        room = self.scrollable_content_region.width or 40
+        return max(10, min(22, room - 11 - 3))
+
+    def on_resize(self) -> None:
+        if self.current:
+            self.body.update(self.render_text())
+
+    def render_text(self) -> Text:
+        out = Text()
+        out.append("meminfo\n", style="bold underline")
+        for key in MEMINFO_KEYS:
+            self._line(out, f"meminfo.{key}", f" {key}", " kB")
+        out.append("vmstat\n", style="bold underline")
+        shown = False
+        for key in VMSTAT_KEYS:
+            if f"vmstat.{key}" in self.current:
+                self._line(out, f"vmstat.{key}", f" {key}")
+                shown = True
+        if not shown:
+            out.append(" (no memmap counters in this profile)\n", style="dim")
+        out.append("zones: present / managed\n", style="bold underline")
+        zones = sorted({k.rsplit(".", 1)[0] for k in self.current if k.startswith("zone.")},
+                       key=lambda s: (int(s.split(".")[1]) if s.split(".")[1].isdigit() else 0, s))
+        for zone in zones:
+            _, node, name = zone.split(".", 2)
+            self._line(out, f"{zone}.present", f" n{node} {name} present")
+            self._line(out, f"{zone}.managed", f" n{node} {name} managed")
+        self._vmemmap_lines(out)
+        removed = [k for k in self.changed if k not in self.current]
+        if removed:
+            out.append(f"gone: {', '.join(sorted(removed)[:6])}"
+                       f"{' …' if len(removed) > 6 else ''}\n", style="bold reverse")
+        return out
+
+    def _vmemmap_lines(self, out: Text) -> None:
+        blocks = sorted((int(k.split(".")[1]), v) for k, v in self.current.items()
+                        if k.startswith("block."))
+        out.append("nr_vmemmap_pages per block\n", style="bold underline")
+        if not blocks:
+            out.append(" (none: no self-hosted memmap)\n", style="dim")
+            return
+        # run-length: consecutive block ids with the same value on one line
+        runs: list[list[int]] = []
+        for bid, value in blocks:
+            if runs and runs[-1][1] == bid - 1 and runs[-1][2] == value:
+                runs[-1][1] = bid
+            else:
+                runs.append([bid, bid, value])
+        for lo, hi, value in runs[:40]:
+            label = f" memory{lo}" if lo == hi else f" memory{lo}-{hi}"
+            changed = any(f"block.{b}" in self.changed for b in range(lo, hi + 1))
+            out.append(f"{_fit(label, self._label_width())}{value:>11}\n", style="bold reverse" if changed else "")
+        if len(runs) > 40:
+            out.append(f" … {len(runs) - 40} more runs\n", style="dim")

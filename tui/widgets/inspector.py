@@ -1,0 +1,159 @@
+"""The inspector: everything about the pfn under the cursor.
+
+Its struct page (state, flags, zone, refcount, kpageflags, what memmap it holds), the section's
+and block's sysfs-like attributes, and where the section's memmap lives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+try:
+    from engine.states import DESCRIPTIONS
+except ImportError:  # pragma: no cover - the engine always ships states.py
+    DESCRIPTIONS = {}
+
+
+def _hex(v: Any) -> str:
+    return f"{v:#x}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+
+def _range(lo: Any, hi: Any) -> str:
+    """An exclusive pfn range as people read it: 0x8000-0x87ff."""
+    if isinstance(lo, int) and isinstance(hi, int):
+        return f"{lo:#x}-{hi - 1:#x}" if hi > lo else f"{lo:#x} (empty)"
+    return f"{lo}-{hi}"
+
+
+class Inspector(VerticalScroll):
+    DEFAULT_CSS = """
+    Inspector { height: 1fr; }
+    Inspector > Static { width: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.body = Static("", id="inspector-body", markup=False)
+        self.border_title = "inspector"
+        self.last_text = ""
+
+    def compose(self):
+        yield self.body
+
+    def show(self, machine: Any, pfn: int | None) -> None:
+        text = self.describe(machine, pfn)
+        self.last_text = text.plain
+        self.body.update(text)
+
+    # ---------------------------------------------------------------------------------
+    def describe(self, machine: Any, pfn: int | None) -> Text:
+        out = Text(no_wrap=False)
+        if machine is None or pfn is None:
+            out.append("no pfn selected", style="dim")
+            return out
+        geo = machine.geometry
+        try:
+            page = machine.struct_page(pfn)
+        except Exception as exc:  # out-of-range pfn or engine refusal: show, never crash
+            out.append(f"pfn {pfn:#x}: {exc}", style="dim")
+            return out
+        head = f"pfn {pfn:#x}  phys {pfn << geo.page_shift:#x}"
+        out.append(head + "\n", style="bold")
+        state = str(page.get("state"))
+        out.append("state      ", style="dim")
+        out.append(state, style="bold")
+        if state in DESCRIPTIONS:
+            out.append(f"  {DESCRIPTIONS[state]}", style="italic")
+        out.append("\n")
+        self._kv(out, "node", page.get("node"))
+        self._kv(out, "zone", page.get("zone"))
+        self._kv(out, "refcount", page.get("refcount"))
+        if page.get("mapping"):
+            self._kv(out, "mapping", page.get("mapping"))
+        self._kv(out, "flags", " ".join(page.get("flags") or []) or "-")
+        self._kv(out, "kpageflags", " ".join(page.get("kpageflags") or []) or "-")
+        memmap_of = page.get("memmap_of")
+        if memmap_of:
+            out.append("holds struct pages of ", style="bold magenta")
+            out.append(f"pfns {memmap_of.get('first_pfn', 0):#x}-{memmap_of.get('last_pfn', 0):#x}"
+                       f" (section {memmap_of.get('section')})\n")
+        sec_nr = page.get("section")
+        if sec_nr is None:
+            sec_nr = pfn // geo.pages_per_section
+        self._section(out, machine, sec_nr)
+        blk = page.get("block")
+        if blk is None:
+            try:
+                blk = machine.block_of(pfn)
+            except Exception:
+                blk = None
+        self._block(out, machine, blk)
+        return out
+
+    @staticmethod
+    def _kv(out: Text, key: str, value: Any) -> None:
+        out.append(f"{key:<11}", style="dim")
+        out.append(f"{'-' if value is None else value}\n")
+
+    def _section(self, out: Text, machine: Any, nr: int) -> None:
+        out.append(f"\nsection {nr}\n", style="bold underline")
+        try:
+            sec = machine.section(nr)
+        except Exception as exc:
+            out.append(f"  {exc}\n", style="dim")
+            return
+        out.append(f"  pfns {_range(sec.get('start_pfn'), sec.get('end_pfn'))}\n")
+        out.append(f"  present {_yn(sec.get('present'))}  online {_yn(sec.get('online'))}"
+                   f"  node {sec.get('node', '-')}\n")
+        memmap = sec.get("memmap") or {}
+        source = memmap.get("source")
+        out.append("  memmap ", style="dim")
+        if not source:
+            out.append("none (no struct pages)\n")
+            return
+        where = {"altmap": "on the hot-added memory itself (vmem_altmap)",
+                 "buddy": "in buddy pages allocated at hot-add",
+                 "boot": "allocated by memblock at boot"}.get(source, source)
+        out.append(f"{source}: {where}\n")
+        if memmap.get("mapped"):
+            out.append(f"  mapped with {memmap['mapped']}\n")
+        for back in memmap.get("backing") or []:
+            out.append(f"  lives in pfns {_range(back.get('start_pfn'), back.get('end_pfn'))}"
+                       f" node {back.get('node')}\n", style="magenta")
+
+    def _block(self, out: Text, machine: Any, blk: int | None) -> None:
+        if blk is None:
+            out.append("\nno memory block here\n", style="dim")
+            return
+        try:
+            b = machine.block(blk)
+        except Exception as exc:
+            out.append(f"\nmemory{blk}: {exc}\n", style="dim")
+            return
+        out.append(f"\n/sys/devices/system/memory/memory{blk}\n", style="bold underline")
+        for key in ("state", "phys_index", "valid_zones", "removable", "phys_device", "node",
+                    "nr_vmemmap_pages", "zone"):
+            if key in b:
+                value = b[key]
+                if isinstance(value, bool):
+                    value = int(value)
+                out.append(f"  {key:<17}", style="dim")
+                out.append(f"{'-' if value is None else value}\n")
+        out.append(f"  pfns {_range(b.get('start_pfn'), b.get('end_pfn'))}"
+                   f"  {'boot memory' if b.get('boot') else 'hot-added'}\n", style="dim")
+        res = b.get("resource")
+        if res is not None:
+            try:
+                r = machine.resources()[res]
+                out.append(f"  resource {r.get('start', 0):#x}-{r.get('end', 1) - 1:#x}"
+                           f" via {r.get('via')} ({len(r.get('blocks') or [])} blocks)\n", style="dim")
+            except Exception:
+                pass
+
+
+def _yn(v: Any) -> str:
+    return "yes" if v else "no"
