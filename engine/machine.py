@@ -100,6 +100,9 @@ class Machine:
         self.counters = _Counters()
         self.min_free_kbytes = 0
 
+        # called as progress_hook(what, done, total) inside long loops (large adds and
+        # removals); a front end can use it to show progress and to let its own thread run
+        self.progress_hook = None
         self.generation = 0
         self.history: list[dict] = []
         self._undo: list[tuple[dict, Journal, OpResult]] = []
@@ -219,6 +222,11 @@ class Machine:
 
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
+
+    def tick(self, what: str, done: int, total: int) -> None:
+        hook = self.progress_hook
+        if hook is not None and (done & 15) == 0:
+            hook(what, done, total)
 
     # =====================================================================================
     # geometry helpers used across the engine

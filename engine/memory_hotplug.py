@@ -280,7 +280,9 @@ def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False
             + (f", altmap(base_pfn={altmap.base_pfn:#x}, free={altmap.free})" if altmap else ""))
     added = []
     with tx.nest():
-        for sec in range(lo // m.pps, hi // m.pps):
+        s0, s1 = lo // m.pps, hi // m.pps
+        for sec in range(s0, s1):
+            m.tick("sparse_add_section", sec - s0, s1 - s0)
             try:
                 sparse.sparse_add_section(m, tx, nid, sec, altmap)
             except OpFailed:
@@ -324,7 +326,9 @@ def arch_remove_memory(m, tx, lo: int, hi: int) -> None:
     """arch_remove_memory() -> __remove_pages(): every section goes, with its memmap."""
     tx.call("arch_remove_memory", f"[{lo << m.page_shift:#x}-{(hi << m.page_shift) - 1:#x}]")
     with tx.nest():
-        for sec in range(lo // m.pps, hi // m.pps):
+        s0, s1 = lo // m.pps, hi // m.pps
+        for sec in range(s0, s1):
+            m.tick("sparse_remove_section", sec - s0, s1 - s0)
             if m.secs.present[sec]:
                 sparse.sparse_remove_section(m, tx, sec)
 
