@@ -11,24 +11,28 @@ from . import vmemmap
 
 
 def aggregate(m, lo: int, hi: int, per_cell: int):
-    """Dominant state per cell of per_cell pfns over [lo, hi), and whether a cell is mixed."""
+    """Dominant state per cell of per_cell pfns over [lo, hi), and whether a cell is mixed.
+
+    Vectorised over runs: per-state cumulative counts at run starts, read at the cell edges
+    with searchsorted, so the cost follows the number of runs and cells, not of pfns.
+    """
     per_cell = max(1, int(per_cell))
     n = max(0, -(-(hi - lo) // per_cell))
     if n == 0:
         return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=bool)
     if per_cell == 1:
         return m.store.get(lo, hi), np.zeros(hi - lo, dtype=bool)
-    counts = np.zeros((n, S.NSTATES), dtype=np.int64)
     starts, ends, codes = m.store.runs(lo, hi)
-    c0 = (starts - lo) // per_cell
-    c1 = (ends - 1 - lo) // per_cell
-    same = c0 == c1
-    np.add.at(counts, (c0[same], codes[same]), (ends - starts)[same])
-    for a, b, c, x0, x1 in zip(starts[~same], ends[~same], codes[~same], c0[~same], c1[~same]):
-        counts[x0, c] += (x0 + 1) * per_cell + lo - a
-        counts[x1, c] += b - (x1 * per_cell + lo)
-        if x1 > x0 + 1:
-            counts[x0 + 1:x1, c] += per_cell
+    lengths = ends - starts
+    onehot = np.zeros((len(codes), S.NSTATES), dtype=np.int64)
+    onehot[np.arange(len(codes)), codes] = 1
+    cum = np.vstack((np.zeros((1, S.NSTATES), dtype=np.int64),
+                     np.cumsum(onehot * lengths[:, None], axis=0)))
+    edges = np.minimum(lo + np.arange(n + 1, dtype=np.int64) * per_cell, hi)
+    k = np.clip(np.searchsorted(starts, edges, side="right") - 1, 0, len(starts) - 1)
+    inside = np.minimum(edges - starts[k], lengths[k])
+    F = cum[k] + onehot[k] * inside[:, None]
+    counts = F[1:] - F[:-1]
     dominant = counts.argmax(axis=1).astype(np.uint8)
     mixed = (counts > 0).sum(axis=1) > 1
     return dominant, mixed

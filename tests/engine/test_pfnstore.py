@@ -99,3 +99,19 @@ def test_invariants_notice_corruption():
     j = Journal()
     m.store.set_range(40 * PPS + 600, 40 * PPS + 601, S.ABSENT, j)
     assert check_invariants(m)
+
+
+def test_aggregate_matches_a_per_pfn_count():
+    m = machine()
+    ok(m.hot_add(256 * MiB))
+    ok(m.online(40, "online_movable"))
+    ok(m.alloc(block=40, pages=777, kind="movable"))
+    lo, hi = 40 * PPS - 1000, 42 * PPS + 5
+    for per_cell in (2, 7, 512, 4096, PPS):
+        dom, mixed = m.aggregate(lo, hi, per_cell)
+        dense = m.pfn_states(lo, hi)
+        for i in range(0, len(dom), max(1, len(dom) // 50)):
+            cell = dense[i * per_cell:(i + 1) * per_cell]
+            counts = np.bincount(cell, minlength=S.NSTATES)
+            assert dom[i] == counts.argmax()
+            assert mixed[i] == ((counts > 0).sum() > 1)
