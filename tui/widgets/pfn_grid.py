@@ -140,6 +140,9 @@ class PfnGrid(ScrollView, can_focus=True):
         # fields named in the cache key (colours, highlights, machine contents).
         self._epoch = 0
         self._cache: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE_SIZE)
+        # the engine's answer for a line (codes, mixed), independent of the cursor, so a
+        # cursor move never asks the engine again; filled a band at a time per frame
+        self._cells: LRUCache[tuple, tuple] = LRUCache(STRIP_CACHE_SIZE)
         self._headers: dict[int, str] = {}
         self._colors: dict[str, str] = {}
         self._palette = Palette({})
@@ -331,6 +334,7 @@ class PfnGrid(ScrollView, can_focus=True):
     def _invalidate(self) -> None:
         self._epoch += 1
         self._cache.clear()
+        self._cells.clear()
         self._headers.clear()
         self._mark_frame()
         self.refresh()
@@ -482,6 +486,11 @@ class PfnGrid(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         # What every line of this pass shares, computed once rather than per line.
         self._view = self._view_state()
+        if self._engine_busy():
+            # an operation is changing the machine in the worker thread: draw only what is
+            # cached (a resize can ask for a repaint meanwhile) and come back when it is done
+            return [self._cache_only(self._view[1] + y) for y in range(crop.y, crop.y + crop.height)]
+        self._fetch_cells(range(self._view[1] + crop.y, self._view[1] + crop.y + crop.height))
         try:
             strips = super().render_lines(crop)
         finally:
@@ -493,9 +502,26 @@ class PfnGrid(ScrollView, can_focus=True):
             self.set_timer(PREFETCH_DELAY_S, self._prefetch)
         return strips
 
+    def _engine_busy(self) -> bool:
+        try:
+            return bool(getattr(self.app, "busy", False))
+        except Exception:      # not mounted in an app
+            return False
+
+    def _cache_only(self, line: int) -> Strip:
+        scroll_x, _, width, _ = self._view
+        for key in list(self._cache.keys()):
+            if key[0] == line and key[1] == scroll_x and key[2] == width:
+                strip = self._cache.get(key)
+                if strip is not None:
+                    return strip
+        return Strip.blank(width, self._palette.blank)
+
     def _prefetch(self) -> None:
         """Render not-yet-cached lines of the neighbouring pages, one time slice per call."""
         self._prefetch_scheduled = False
+        if self._engine_busy():
+            return
         layout = self._layout
         if layout is None or not self.is_mounted:
             return
@@ -504,6 +530,8 @@ class PfnGrid(ScrollView, can_focus=True):
         wanted = [*range(top + height, top + 2 * height), *range(top - 1, top - height - 1, -1)]
         view = self._view_state()
         deadline = time.perf_counter() + PREFETCH_SLICE_S
+        self._fetch_cells([*range(top + height, top + 2 * height)])
+        self._fetch_cells([*range(max(0, top - height), top)])
         for line in wanted:
             if 0 <= line < layout.total_lines:
                 self._strip_for_line(line, view)
@@ -547,7 +575,7 @@ class PfnGrid(ScrollView, can_focus=True):
             return render_header(self._header_text(info), palette=self._palette,
                                  label=" " * (self._gutter_digits + 1), width=full_width)
         assert isinstance(info, CellsLine)
-        rows = self._cell_rows(info)
+        rows = self._cell_rows(info, line)
         return render_row(
             rows[0], rows[1] if len(rows) > 1 else None,
             mode=self._mode, palette=self._palette, cursor=cursor,
@@ -555,11 +583,45 @@ class PfnGrid(ScrollView, can_focus=True):
             cells=layout.row_cells, width=full_width,
         )
 
-    def _cell_rows(self, info: CellsLine) -> list[CellRow]:
-        """States of the line's pfn rows, one engine call for the whole line."""
+    def _cells_key(self, line: int) -> tuple:
+        return (line, self._machine_generation, self._per_cell, self._mode, self._epoch)
+
+    def _fetch_cells(self, lines) -> None:
+        """One engine call per run of pfn-contiguous lines not yet known (a band at most)."""
+        layout = self._layout
+        if layout is None:
+            return
+        todo = []
+        for line in lines:
+            if 0 <= line < layout.total_lines and self._cells.get(self._cells_key(line)) is None:
+                info = layout.line_info(line)
+                if isinstance(info, CellsLine):
+                    todo.append((line, info))
+        per_cell = self._per_cell
+        i = 0
+        while i < len(todo):
+            j = i + 1
+            while j < len(todo) and todo[j][1].lo == todo[j - 1][1].hi:
+                j += 1
+            lo, hi = todo[i][1].lo, todo[j - 1][1].hi
+            if per_cell == 1:
+                codes, mixed = self._machine.pfn_states(lo, hi), None
+            else:
+                codes, mixed = self._machine.aggregate(lo, hi, per_cell)
+            for line, info in todo[i:j]:
+                a, b = (info.lo - lo) // per_cell, (info.hi - lo) // per_cell
+                self._cells[self._cells_key(line)] = (
+                    codes[a:b], None if mixed is None else mixed[a:b])
+            i = j
+
+    def _cell_rows(self, info: CellsLine, line: int | None = None) -> list[CellRow]:
+        """States of the line's pfn rows, from the per-frame batch when there is one."""
         per_cell = self._per_cell
         lo, hi = info.lo, info.hi
-        if per_cell == 1:
+        got = self._cells.get(self._cells_key(line)) if line is not None else None
+        if got is not None:
+            codes, mixed = got
+        elif per_cell == 1:
             codes, mixed = self._machine.pfn_states(lo, hi), None
         else:
             codes, mixed = self._machine.aggregate(lo, hi, per_cell)
