@@ -263,10 +263,11 @@ def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int
         done.append(b_lo)
 
 
-def remove_block_and_altmap(m, tx, b_lo: int) -> None:
+def remove_block_and_altmap(m, tx, b_lo: int, devices: bool = True) -> None:
     b = b_lo // m.ppb
     altmap = m.altmaps.get(b)
-    remove_memory_block_devices(m, tx, b_lo, b_lo + m.ppb)
+    if devices:
+        remove_memory_block_devices(m, tx, b_lo, b_lo + m.ppb)
     arch_remove_memory(m, tx, b_lo, b_lo + m.ppb)
     if altmap is not None:
         if altmap.alloc:
@@ -497,8 +498,10 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         tx.call("memory_blocks_have_altmaps" if rule == "altmap-blocks" else "try_remove_memory",
                 "", "per-block removal" if per_block else "one removal")
         if per_block:
+            # remove_memory_blocks_and_altmaps(): per block; the devices go in one sweep
+            remove_memory_block_devices(m, tx, lo, hi)
             for b in blocks:
-                remove_block_and_altmap(m, tx, b * m.ppb)
+                remove_block_and_altmap(m, tx, b * m.ppb, devices=False)
         else:
             remove_memory_block_devices(m, tx, lo, hi)
             arch_remove_memory(m, tx, lo, hi)

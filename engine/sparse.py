@@ -40,7 +40,7 @@ def section_deactivate(m, tx, sec: int) -> None:
     lo = sec * m.pps
     m.secs.set_row(sec, {"present": False, "online": False, "node": -1}, tx.journal)
     va_lo, va_hi = vmemmap.section_va(m, sec)
-    vmemmap.vmemmap_free(m, tx, va_lo, va_hi, lambda pfn: m.altmaps.get(pfn // m.ppb))
+    vmemmap.vmemmap_free(m, tx, va_lo, va_hi, lambda pfn: m.altmaps.get(pfn // m.ppb), dying_section=sec)
     m.store.set_range(lo, lo + m.pps, S.ABSENT, tx.journal)
 
 

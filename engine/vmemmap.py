@@ -249,7 +249,7 @@ def _unit_in_use(m, key) -> bool:
     return bool(m.secs.present[s0:s1].any()) if s0 < s1 else False
 
 
-def vmemmap_free(m, tx, va_lo: int, va_hi: int, altmap_of) -> None:
+def vmemmap_free(m, tx, va_lo: int, va_hi: int, altmap_of, dying_section: int = -1) -> None:
     """vmemmap_free(): unmap struct pages no present section needs any more.
 
     Units shared with a still-present neighbour stay (x86 marks the unused part of a PMD or
@@ -266,9 +266,12 @@ def vmemmap_free(m, tx, va_lo: int, va_hi: int, altmap_of) -> None:
             am = altmap_of(pfn)
             if am is not None:
                 tx.add(am, "alloc", -npages)         # vmem_altmap_free()
-            # the backing pages belong to the range itself: offline while it is present
-            still = pfn // m.pps < m.secs.size and m.secs.present[pfn // m.pps]
-            m.store.set_range(pfn, pfn + npages, S.OFFLINE if still else S.ABSENT, tx.journal)
+            # the backing pages belong to the range itself: offline while it is present;
+            # in the section being torn down they go absent with it (the caller does that)
+            bsec = pfn // m.pps
+            if bsec != dying_section:
+                still = bsec < m.secs.size and m.secs.present[bsec]
+                m.store.set_range(pfn, pfn + npages, S.OFFLINE if still else S.ABSENT, tx.journal)
             tx.call("vmem_altmap_free", f"{npages}", f"pfn {pfn:#x} back to the altmap")
         elif src == "buddy":
             page_alloc.free_range(m, tx, pfn, pfn + npages)
