@@ -8,7 +8,7 @@ a new entry here. Each profile is named by the first version whose rules it carr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -45,72 +45,53 @@ class KernelProfile:
 
 _ALL_AUTO = ("offline", "online", "online_kernel", "online_movable")
 
-PROFILE_LIST: tuple[KernelProfile, ...] = (
-    KernelProfile(
-        name="rfc-2017", version=(4, 13),
-        summary="Hocko's 2017 RFC: memmaps of all sections packed at the start of the add, "
-                "PageVmemmap = PageReserved + mapping VMEMMAP_PAGE",
-        memmap_rule="rfc", has_mmoo_param=False, has_force=False, removal_rule="whole-add",
-        vmemmap_counts_present=False, vmemmap_flags=("reserved",), vmemmap_mapping="VMEMMAP_PAGE",
-        offline_kpageflags=("RESERVED",), offline_struct_page="reserved",
-        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="pre-4.17",
-        has_auto_movable=False, auto_online_types=("offline", "online"), altmap_in_block=False,
-    ),
-    KernelProfile(
-        name="5.13", version=(5, 13),
-        summary="memory_hotplug.memmap_on_memory: single-block adds only, nr_vmemmap_pages per block",
-        memmap_rule="block-size", has_mmoo_param=True, has_force=False, removal_rule="single-block",
-        vmemmap_counts_present=True, vmemmap_flags=("reserved",), vmemmap_mapping="NULL",
-        offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
-        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="bare-metal-max",
-        has_auto_movable=False, auto_online_types=_ALL_AUTO, altmap_in_block=True,
-    ),
-    KernelProfile(
-        name="6.1", version=(6, 1),
-        summary="as 5.13, plus PG_vmemmap_self_hosted (PG_owner_priv_1) on self-hosted pages; auto-movable policy",
-        memmap_rule="block-size", has_mmoo_param=True, has_force=False, removal_rule="single-block",
-        vmemmap_counts_present=True, vmemmap_flags=("reserved", "vmemmap_self_hosted"),
-        vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
-        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="bare-metal-max",
-        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
-    ),
-    KernelProfile(
-        name="6.6", version=(6, 6),
-        summary="force mode (pageblock padding), per-block mem->altmap, unsupported adds fall back",
-        memmap_rule="fallback", has_mmoo_param=True, has_force=True, removal_rule="single-block",
-        vmemmap_counts_present=True, vmemmap_flags=("reserved", "vmemmap_self_hosted"),
-        vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
-        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="bare-metal-max",
-        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
-    ),
-    KernelProfile(
-        name="6.8", version=(6, 8),
-        summary="multi-block adds split per block (create_altmaps_and_memory_blocks), altmap-aware removal",
-        memmap_rule="per-block", has_mmoo_param=True, has_force=True, removal_rule="altmap-blocks",
-        vmemmap_counts_present=True, vmemmap_flags=("reserved", "vmemmap_self_hosted"),
-        vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
-        hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="bare-metal-max",
-        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
-    ),
-    KernelProfile(
-        name="6.11", version=(6, 11),
-        summary="hotplug memmap initialised PageOffline instead of PageReserved; vmemmap pages only self-hosted; nr_memmap_pages",
-        memmap_rule="per-block", has_mmoo_param=True, has_force=True, removal_rule="altmap-blocks",
-        vmemmap_counts_present=True, vmemmap_flags=("vmemmap_self_hosted",),
-        vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",), offline_struct_page="poisoned",
-        hotplug_init_flag="offline", has_nr_memmap_vmstat=True, block_size_rule="bare-metal-max",
-        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
-    ),
-    KernelProfile(
-        name="7.2", version=(7, 2),
-        summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE)",
-        memmap_rule="per-block", has_mmoo_param=True, has_force=True, removal_rule="altmap-blocks",
-        vmemmap_counts_present=True, vmemmap_flags=("vmemmap_self_hosted",),
-        vmemmap_mapping="NULL", offline_kpageflags=(), offline_struct_page="poisoned",
-        hotplug_init_flag="offline", has_nr_memmap_vmstat=True, block_size_rule="bare-metal-max",
-        has_auto_movable=True, auto_online_types=_ALL_AUTO, altmap_in_block=True,
-    ),
+# Each profile is the previous one plus what its version changed, so the deltas read as
+# the history they are.
+RFC_2017 = KernelProfile(
+    name="rfc-2017", version=(4, 13),
+    summary="Hocko's 2017 RFC: memmaps of all sections packed at the start of the add, "
+            "PageVmemmap = PageReserved + mapping VMEMMAP_PAGE",
+    memmap_rule="rfc", has_mmoo_param=False, has_force=False, removal_rule="whole-add",
+    vmemmap_counts_present=False, vmemmap_flags=("reserved",), vmemmap_mapping="VMEMMAP_PAGE",
+    offline_kpageflags=("RESERVED",), offline_struct_page="reserved",
+    hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="pre-4.17",
+    has_auto_movable=False, auto_online_types=("offline", "online"), altmap_in_block=False,
 )
+V5_13 = replace(
+    RFC_2017, name="5.13", version=(5, 13),
+    summary="memory_hotplug.memmap_on_memory: single-block adds only, nr_vmemmap_pages per block",
+    memmap_rule="block-size", has_mmoo_param=True, removal_rule="single-block",
+    vmemmap_counts_present=True, vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",),
+    offline_struct_page="poisoned", block_size_rule="bare-metal-max",
+    auto_online_types=_ALL_AUTO, altmap_in_block=True,
+)
+V6_1 = replace(
+    V5_13, name="6.1", version=(6, 1),
+    summary="as 5.13, plus PG_vmemmap_self_hosted (PG_owner_priv_1) on self-hosted pages; auto-movable policy",
+    vmemmap_flags=("reserved", "vmemmap_self_hosted"), has_auto_movable=True,
+)
+V6_6 = replace(
+    V6_1, name="6.6", version=(6, 6),
+    summary="force mode (pageblock padding), per-block mem->altmap, unsupported adds fall back",
+    memmap_rule="fallback", has_force=True,
+)
+V6_8 = replace(
+    V6_6, name="6.8", version=(6, 8),
+    summary="multi-block adds split per block (create_altmaps_and_memory_blocks), altmap-aware removal",
+    memmap_rule="per-block", removal_rule="altmap-blocks",
+)
+V6_11 = replace(
+    V6_8, name="6.11", version=(6, 11),
+    summary="hotplug memmap initialised PageOffline instead of PageReserved; vmemmap pages only "
+            "self-hosted; nr_memmap_pages",
+    vmemmap_flags=("vmemmap_self_hosted",), hotplug_init_flag="offline", has_nr_memmap_vmstat=True,
+)
+V7_2 = replace(
+    V6_11, name="7.2", version=(7, 2),
+    summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE)",
+    offline_kpageflags=(),
+)
+PROFILE_LIST: tuple[KernelProfile, ...] = (RFC_2017, V5_13, V6_1, V6_6, V6_8, V6_11, V7_2)
 
 PROFILES: dict[str, KernelProfile] = {p.name: p for p in PROFILE_LIST}
 NEWEST = PROFILE_LIST[-1].name
