@@ -340,6 +340,16 @@ class Machine:
     # =====================================================================================
     # queries (the public read API used by the TUI and reports)
     # =====================================================================================
+    def prepare_reads(self) -> None:
+        """Build the read caches (flat run index, memmap reverse index) now.
+
+        Wide reads build them on first use; a front end that runs operations in a worker
+        thread calls this there, so the first repaint after an operation does not pay.
+        """
+        self.store.flat()
+        from .query import _reverse_index
+        _reverse_index(self)
+
     def present_sections(self) -> np.ndarray:
         n = self.secs.size
         return np.flatnonzero(self.secs.present[:n]).astype(np.int64)

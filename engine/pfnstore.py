@@ -28,6 +28,9 @@ class PfnStore:
         self.detail: dict[int, object] = {}
         # past this many runs one byte per pfn is smaller than the runs
         self.dense_threshold = max(8, pages_per_section // 8)
+        # all runs of the store as two flat arrays, built on demand for wide reads (a
+        # zoomed-out screen spans thousands of sections) and dropped on any change
+        self._flat = None
 
     # -- growth --------------------------------------------------------------------
     def ensure(self, nsections: int, journal: Journal | None = None) -> None:
@@ -36,8 +39,12 @@ class PfnStore:
         new = np.zeros(max(nsections, 2 * len(self.sec_code), 64), dtype=np.uint8)
         new[: len(self.sec_code)] = self.sec_code
         if journal is not None:
-            journal.record(setattr, self, "sec_code", self.sec_code)
-        self.sec_code = new
+            journal.record(self._set_codes, self.sec_code)
+        self._set_codes(new)
+
+    def _set_codes(self, arr: np.ndarray) -> None:
+        self.sec_code = arr
+        self._flat = None
 
     # -- representations -----------------------------------------------------------
     def _runs_of(self, sec: int) -> tuple[list[int], list[int]]:
@@ -92,6 +99,7 @@ class PfnStore:
         self._restore_section(sec, code, detail)
 
     def _restore_section(self, sec: int, code: int, detail) -> None:
+        self._flat = None
         self.sec_code[sec] = code
         if detail is None:
             self.detail.pop(sec, None)
@@ -99,6 +107,7 @@ class PfnStore:
             self.detail[sec] = detail
 
     def _restore_block(self, a: int, old_codes: np.ndarray, old_details: dict) -> None:
+        self._flat = None
         self.sec_code[a: a + len(old_codes)] = old_codes
         self.detail.update(old_details)
 
@@ -109,6 +118,7 @@ class PfnStore:
             return
         pps = self.pps
         self.ensure((hi + pps - 1) // pps, journal)
+        self._flat = None
         first_full = -(-lo // pps)
         last_full = hi // pps            # exclusive
         if first_full < last_full:
@@ -154,6 +164,7 @@ class PfnStore:
         pps = self.pps
         self.ensure((hi + pps - 1) // pps, journal)
         values = np.asarray(values, dtype=np.uint8)
+        self._flat = None
         for sec in range(lo // pps, (hi - 1) // pps + 1):
             base = sec * pps
             a, b = max(lo, base), min(hi, base + pps)
@@ -237,6 +248,13 @@ class PfnStore:
             starts = np.array(st, dtype=np.int64)
             cds = np.array(cd, dtype=np.uint8)
             ends = np.append(starts[1:], end)
+        elif s1 <= len(self.sec_code):
+            fs, fc = self.flat()
+            i0 = max(0, int(np.searchsorted(fs, lo, side="right")) - 1)
+            i1 = int(np.searchsorted(fs, hi, side="left"))
+            starts = fs[i0:i1].copy()
+            cds = fc[i0:i1]
+            ends = np.append(fs[i0 + 1:i1 + 1], len(self.sec_code) * pps)[: len(starts)]
         else:
             starts, ends, cds = self._runs_big(s0, s1)
         sel = (ends > lo) & (starts < hi)
@@ -245,6 +263,13 @@ class PfnStore:
             starts[0] = max(starts[0], lo)
             ends[-1] = min(ends[-1], hi)
         return starts, ends, cds
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, codes) of every run of the store, merged; cached until the next change."""
+        if self._flat is None:
+            starts, ends, codes = self._runs_big(0, len(self.sec_code))
+            self._flat = (starts, codes)
+        return self._flat
 
     def _runs_big(self, s0: int, s1: int):
         pps = self.pps

@@ -23,18 +23,29 @@ def aggregate(m, lo: int, hi: int, per_cell: int):
     if per_cell == 1:
         return m.store.get(lo, hi), np.zeros(hi - lo, dtype=bool)
     starts, ends, codes = m.store.runs(lo, hi)
-    lengths = ends - starts
-    onehot = np.zeros((len(codes), S.NSTATES), dtype=np.int64)
-    onehot[np.arange(len(codes)), codes] = 1
-    cum = np.vstack((np.zeros((1, S.NSTATES), dtype=np.int64),
-                     np.cumsum(onehot * lengths[:, None], axis=0)))
     edges = np.minimum(lo + np.arange(n + 1, dtype=np.int64) * per_cell, hi)
-    k = np.clip(np.searchsorted(starts, edges, side="right") - 1, 0, len(starts) - 1)
-    inside = np.minimum(edges - starts[k], lengths[k])
-    F = cum[k] + onehot[k] * inside[:, None]
-    counts = F[1:] - F[:-1]
-    dominant = counts.argmax(axis=1).astype(np.uint8)
-    mixed = (counts > 0).sum(axis=1) > 1
+    # runs are maximal, so a cell is uniform exactly when one run covers it
+    first = np.searchsorted(starts, edges[:-1], side="right") - 1
+    last = np.searchsorted(starts, edges[1:] - 1, side="right") - 1
+    mixed = first != last
+    dominant = codes[np.clip(first, 0, len(codes) - 1)].astype(np.uint8)
+    idx = np.flatnonzero(mixed)
+    if len(idx):
+        # per-state cumulative counts at run starts, over the states present only,
+        # read at the edges of the mixed cells
+        present, local = np.unique(codes, return_inverse=True)
+        lengths = ends - starts
+        onehot = np.zeros((len(codes), len(present)), dtype=np.int64)
+        onehot[np.arange(len(codes)), local] = 1
+        cum = np.vstack((np.zeros((1, len(present)), dtype=np.int64),
+                         np.cumsum(onehot * lengths[:, None], axis=0)))
+
+        def count_to(x):
+            k = np.clip(np.searchsorted(starts, x, side="right") - 1, 0, len(starts) - 1)
+            return cum[k] + onehot[k] * np.minimum(x - starts[k], lengths[k])[:, None]
+
+        counts = count_to(edges[idx + 1]) - count_to(edges[idx])
+        dominant[idx] = present[counts.argmax(axis=1)]
     return dominant, mixed
 
 
