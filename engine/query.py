@@ -108,7 +108,7 @@ def section_info(m, nr: int) -> dict:
     info = {"nr": nr, "start_pfn": lo, "end_pfn": hi, "present": present,
             "online": present and bool(m.secs.online[nr]),
             "node": int(m.secs.node[nr]) if present else None,
-            "block": lo // m.ppb if present else None,
+            "block": m.block_of(lo) if present else None,   # None for sections a failed add left
             "early": present and bool(m.secs.early[nr]),
             "memmap": {"source": None, "mapped": None, "backing": []}}
     if not present:

@@ -23,8 +23,9 @@ from textual.widgets import OptionList
 
 from tui.commands import MemmapCommands
 from tui.config import Settings
-from tui.keys import keymap_from_config
+from tui.keys import BY_ID, display_keys, keymap_from_config
 from tui.messages import OperationCrashed, OperationFinished
+from tui.playback import Playback, describe_step, run_step, undo_to
 from tui.screens.dialogs import (
     AllocDialog,
     BusyScreen,
@@ -82,6 +83,10 @@ def describe_op(op: dict) -> str:
 
     args = ", ".join(f"{k}={show(k, v)}" for k, v in op.items() if v is not None)
     return f"{name}({args})"
+
+
+def _yield_to_ui(what: str, done: int, total: int) -> None:
+    time.sleep(0)    # releases the GIL: the event loop thread can draw and take keys
 
 
 class SafeCommandPalette(CommandPalette):
@@ -143,37 +148,17 @@ def _guard_option_list_races() -> None:
 _guard_option_list_races()
 
 
-class MemmapApp(App):
-    CSS_PATH = "app.tcss"
-    TITLE = "memmap-tui"
-    COMMANDS = App.COMMANDS | {MemmapCommands}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+class ThemedApp(App):
+    """Themes from the `themes` package (with Textual's own as a fallback) and the state colours
+    they give the pfn grids; shared by the main app and the compare app."""
 
-    def __init__(self, *, config: Any = None, machine: Any = None, theme: str | None = None,
-                 glyphs: str | None = "auto", settings: Settings | None = None,
-                 steps: list[dict] | None = None, notes: list[str] | None = None) -> None:
-        self.settings = settings or Settings()
-        self.keymap_config = keymap_from_config(self.settings.keys)
-        self._theme_module = _themes_module()
-        self.state_colors: dict[str, Any] = {}
-        super().__init__()
-        if machine is None:
-            from engine import Machine, MachineConfig
+    _theme_module: Any = None
+    state_colors: dict[str, Any] = {}
+    current_theme_name: str | None = None
 
-            config = config or MachineConfig.default()
-            machine = Machine(config)
-        self.machine = machine
-        self.config = config if config is not None else getattr(machine, "config", None)
-        self.mode = auto_glyphs(glyphs if glyphs not in (None, "auto") else self.settings.glyphs)
-        self.busy = False
-        self.busy_label = ""
-        self.startup_steps = list(steps or [])
-        self.startup_notes = list(notes or [])
-        self.startup_warnings = list(self.settings.warnings)
-        self.requested_theme = theme or self.settings.theme
-        self.last_result: Any = None
-        if self.keymap_config:
-            self.set_keymap(self.keymap_config)
+    def state_grids(self) -> list[Any]:
+        """The pfn grids that take the theme's state colours."""
+        return []
 
     # -- themes ------------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -219,9 +204,9 @@ class MemmapApp(App):
                 self.register_theme(theme)
                 self.theme = theme.name
                 self.state_colors = dict(getattr(spec, "state_colors", {}) or {})
-                main = self.main_screen
-                if main is not None and main.grid is not None and self.state_colors:
-                    main.grid.set_state_colors(self.state_colors)
+                if self.state_colors:
+                    for grid in self.state_grids():
+                        grid.set_state_colors(self.state_colors)
                 self.current_theme_name = name
                 return True
             except Exception as exc:
@@ -233,6 +218,45 @@ class MemmapApp(App):
             return True
         self.notify(f"unknown theme {name!r} (known: {', '.join(names)})", severity="warning")
         return False
+
+
+class MemmapApp(ThemedApp):
+    CSS_PATH = "app.tcss"
+    TITLE = "memmap-tui"
+    COMMANDS = App.COMMANDS | {MemmapCommands}
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+
+    def __init__(self, *, config: Any = None, machine: Any = None, theme: str | None = None,
+                 glyphs: str | None = "auto", settings: Settings | None = None,
+                 steps: list[dict] | None = None, notes: list[str] | None = None,
+                 playback: Playback | None = None) -> None:
+        self.settings = settings or Settings()
+        self.keymap_config = keymap_from_config(self.settings.keys)
+        self._theme_module = _themes_module()
+        self.state_colors: dict[str, Any] = {}
+        super().__init__()
+        if machine is None:
+            from engine import Machine, MachineConfig
+
+            config = config or MachineConfig.default()
+            machine = Machine(config)
+        self.machine = machine
+        self.config = config if config is not None else getattr(machine, "config", None)
+        self.mode = auto_glyphs(glyphs if glyphs not in (None, "auto") else self.settings.glyphs)
+        self.busy = False
+        self.busy_label = ""
+        self.startup_steps = list(steps or [])
+        self.startup_notes = list(notes or [])
+        self.startup_warnings = list(self.settings.warnings)
+        self.requested_theme = theme or self.settings.theme
+        self.last_result: Any = None
+        self.playback = playback
+        if self.keymap_config:
+            self.set_keymap(self.keymap_config)
+
+    def state_grids(self) -> list[Any]:
+        main = self.main_screen
+        return [main.grid] if main is not None and main.grid is not None else []
 
     # -- lifecycle ---------------------------------------------------------------------
     async def on_mount(self) -> None:
@@ -251,6 +275,12 @@ class MemmapApp(App):
         for warning in self.startup_warnings:
             log.note(warning, style="yellow")
             self.notify(warning, severity="warning")
+        if self.playback is not None:
+            pb = self.playback
+            log.note(f"{'lesson' if pb.script.lesson else 'scenario'}: {pb.script.title} "
+                     f"({pb.n} steps) · {self.playback_keys()['next']}: next step, "
+                     f"{self.playback_keys()['back']}: back", style="bold")
+            self.show_playback()
         if self.startup_steps:
             steps = self.startup_steps
             self.startup_steps = []
@@ -280,11 +310,19 @@ class MemmapApp(App):
     @work(thread=True, exclusive=True, group="engine")
     def _engine_worker(self, label: str, job: Callable[[], Any]) -> None:
         start = time.perf_counter()
+        machine = self.machine
+        # a long engine loop gives the UI thread a turn every few sections (the GIL)
+        machine.progress_hook = _yield_to_ui
         try:
             out = job()
+            # build the engine's read caches here, not in the first repaint
+            current = getattr(out, "replaced_machine", None) or self.machine
+            current.prepare_reads()
         except Exception as exc:  # an engine bug or bad input must never take the app down
             self.post_message(OperationCrashed(label, exc))
             return
+        finally:
+            machine.progress_hook = None
         seconds = time.perf_counter() - start
         if not isinstance(out, OperationFinished):
             out = OperationFinished(label, out)
@@ -317,7 +355,7 @@ class MemmapApp(App):
                 log.log_result(message.label, result, message.seconds)
         elif result is not None:
             log.log_result(message.label, result, message.seconds)
-            if not getattr(result, "ok", True):
+            if not getattr(result, "ok", True) and message.playback is None:
                 self._notify_refusal(result)
         says = list(message.says) + [None] * (len(message.extra) - len(message.says))
         for extra, say in zip(message.extra, says):
@@ -338,6 +376,8 @@ class MemmapApp(App):
                             f"on profile {geo.profile}: see the log", severity="warning")
         main.set_highlight([])
         main.show_machine(self.machine, new=new_machine)
+        if self.playback is not None:
+            self._playback_after(message)
 
     def on_operation_crashed(self, message: OperationCrashed) -> None:
         self._end_busy()
@@ -360,6 +400,146 @@ class MemmapApp(App):
         if check:
             body += f"\n{check}"
         self.notify(body, title=f"{op} refused", severity="error", timeout=8)
+
+    # -- lesson / scenario playback ----------------------------------------------------
+    def playback_keys(self) -> dict[str, str]:
+        """The first key of each playback action, as the user types it (after remapping)."""
+        out = {}
+        for name in ("next", "back", "hint"):
+            keys = display_keys(BY_ID[f"playback_{name}"], self.keymap_config).split()
+            out[name] = keys[0] if keys else f"playback_{name}"
+        return out
+
+    def show_playback(self) -> None:
+        main = self.main_screen
+        if main is not None:
+            main.show_playback(self.playback, self.playback_keys())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Playback keys exist only in playback (hidden from the footer and passed on otherwise);
+        the hint only while a step with a hint waits for the student."""
+        if action.startswith("playback_"):
+            pb = self.playback
+            if pb is None:
+                return False
+            if action == "playback_hint":
+                return bool(pb.waiting and pb.current_hint)
+        return True
+
+    def action_playback_next(self) -> None:
+        """Next step: show a wait step's prompt, or apply the step (a waiting one for the
+        student, when asked again)."""
+        self.playback_step(do_wait=False)
+
+    def playback_step(self, *, do_wait: bool = False) -> bool:
+        """Move the playback one step on; False when there is nothing to do (or we are busy).
+        `do_wait` applies a wait step at once instead of handing it to the student."""
+        pb = self.playback
+        if pb is None or self._idle_main() is None:
+            return False
+        if pb.at_end:
+            self.notify(f"end of the {'lesson' if pb.script.lesson else 'scenario'}: "
+                        f"{self.playback_keys()['back']} steps back", timeout=3)
+            return False
+        if pb.next_is_wait() and not pb.waiting and not do_wait:
+            pb.begin_wait(self.machine)
+            self.show_playback()
+            self.notify(f"your turn: {pb.prompt()}", title=f"step {pb.position + 1}/{pb.n}",
+                        timeout=3)
+            return True
+        index = pb.position
+        step = dict(pb.script.steps[index])
+        by = "teacher" if pb.waiting else "lesson"
+        history_before = pb.wait_history_before if pb.waiting else len(self.machine.history)
+        machine = self.machine
+        label = f"step {index + 1}/{pb.n}: {describe_step(step)}"
+
+        def job() -> OperationFinished:
+            result, marks = run_step(machine, step)
+            return OperationFinished(label, result, playback={
+                "kind": "step", "index": index, "marks": marks, "by": by,
+                "history_before": history_before, "history_after": len(machine.history)})
+
+        return self.run_engine(label, job)
+
+    def action_playback_back(self) -> None:
+        pb = self.playback
+        if pb is None or self._idle_main() is None:
+            return
+        target = pb.back_target()
+        if target is None:
+            self.notify("at the start: nothing to step back", severity="warning", timeout=3)
+            return
+        machine, config = self.machine, self.config
+        if pb.waiting:
+            label = f"leave step {pb.position + 1}/{pb.n}"
+        else:
+            label = f"take back step {pb.position}/{pb.n}"
+
+        def job() -> OperationFinished:
+            new, undone = undo_to(machine, target, config)
+            return OperationFinished(label, True, undo=True,
+                                     replaced_machine=new if new is not machine else None,
+                                     playback={"kind": "back", "undone": undone})
+
+        self.run_engine(label, job)
+
+    def _follow(self, result: Any) -> None:
+        """Put the grid cursor where a played step acted (its block, or its range's start)."""
+        main = self.main_screen
+        args = dict(getattr(result, "args", None) or {})
+        if main is None or main.grid is None:
+            return
+        pfn = None
+        try:
+            if args.get("block") is not None:
+                block = self.machine.block(int(args["block"]))
+                pfn = int(block["start_pfn"]) if block else None
+            elif args.get("start") is not None:
+                pfn = int(args["start"]) >> self.machine.geometry.page_shift
+        except Exception:
+            pfn = None
+        if pfn is not None and 0 <= pfn < self.machine.geometry.max_pfn:
+            main.grid.goto_pfn(pfn)
+            main.refresh_inspector()
+
+    def action_playback_hint(self) -> None:
+        pb = self.playback
+        if pb is None or not pb.waiting:
+            return
+        if not pb.current_hint:
+            self.notify("this step has no hint", timeout=3)
+            return
+        pb.show_hint = True
+        self.show_playback()
+
+    def _playback_after(self, message: OperationFinished) -> None:
+        """Keep the playback in step with what the worker just did."""
+        pb = self.playback
+        info = message.playback
+        if isinstance(info, dict) and info.get("kind") == "step":
+            pb.record(message.result, list(info.get("marks") or []), int(info["history_before"]),
+                      int(info["history_after"]), by=str(info.get("by") or "lesson"))
+            self._follow(message.result)
+        elif isinstance(info, dict) and info.get("kind") == "back":
+            pb.stepped_back()
+        elif message.replaced_machine is not None:
+            # a new machine or a replay on another profile: the lesson's steps no longer apply
+            self.playback = None
+            self.main_screen.log_widget.note("playback ended: the machine was replaced",
+                                             style="bold")
+        elif message.undo:
+            pb.sync(self.machine)
+        elif pb.waiting and message.result is not None and hasattr(message.result, "op"):
+            result = message.result
+            op = {"op": result.op, **dict(getattr(result, "args", {}) or {})}
+            index = pb.position
+            if pb.student_op(self.machine, op, result):
+                self.notify(f"step {index + 1}/{pb.n} done: well done", title="lesson",
+                            timeout=4)
+                self.main_screen.log_widget.note(f"✓ lesson step {index + 1}/{pb.n} done by you",
+                                                 style="bold green")
+        self.show_playback()
 
     # -- helpers for actions -----------------------------------------------------------
     def _idle_main(self) -> MainScreen | None:
@@ -795,6 +975,14 @@ class MemmapApp(App):
             self.notify(f"theme: {nxt}", timeout=2)
 
     def action_screenshot(self) -> None:
+        if self.is_web:   # served to a browser: hand the SVG to the browser as a download
+            try:
+                self.deliver_screenshot()
+            except Exception as exc:
+                self.notify(f"screenshot: {exc}", severity="error")
+                return
+            self.notify("screenshot sent to the browser")
+            return
         try:
             path = self.save_screenshot(path=os.getcwd())
         except Exception as exc:

@@ -1,4 +1,7 @@
-"""Command palette provider: every action of the main screen, with its current keys."""
+"""Command palette provider: every action of the main screen, with its current keys.
+
+The playback actions (next step, step back, hint) are offered only while a lesson or scenario
+is being played."""
 
 from __future__ import annotations
 
@@ -12,7 +15,10 @@ from tui.keys import ACTIONS, display_keys
 class MemmapCommands(Provider):
     def _entries(self):
         keymap = getattr(self.app, "keymap_config", {}) or {}
+        playing = getattr(self.app, "playback", None) is not None
         for spec in ACTIONS:
+            if spec.playback and not playing:
+                continue
             keys = display_keys(spec, keymap)
             yield spec, f"{spec.title}  ({keys})" if keys else spec.title
 

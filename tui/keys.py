@@ -20,9 +20,22 @@ class ActionSpec:
     title: str         # the command palette's title
     help: str          # one line for the help screen and the palette
     footer: bool = False
+    playback: bool = False   # only active while a lesson / scenario is being played
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
+    # playback first, so that the footer shows them first while a lesson is played
+    ActionSpec("playback_next", "space,full_stop", "playback_next", "Next step",
+               "Lesson: next step",
+               "Lesson / scenario playback: apply the next step (on the student's turn: do it for "
+               "them)", footer=True, playback=True),
+    ActionSpec("playback_back", "backspace,comma", "playback_back", "Step back",
+               "Lesson: step back",
+               "Lesson / scenario playback: take the last step back (undo) with its narration",
+               footer=True, playback=True),
+    ActionSpec("playback_hint", "i", "playback_hint", "Hint", "Lesson: show the hint",
+               "Lesson playback: show the hint of the step waiting for the student",
+               footer=True, playback=True),
     ActionSpec("new_machine", "n", "new_machine", "New", "New machine…",
                "Boot a new machine from a form with every engine knob (presets on 1-9)"),
     ActionSpec("hot_add", "a", "hot_add", "Add", "Hot-add memory…",
@@ -101,7 +114,8 @@ def display_keys(spec: ActionSpec, keymap: dict[str, str] | None = None) -> str:
     return " ".join(_pretty(k.strip()) for k in raw.split(",") if k.strip())
 
 
-_PRETTY = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "space": "space"}
+_PRETTY = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "space": "space",
+           "full_stop": ".", "comma": ",", "backspace": "backspace"}
 
 
 def _pretty(key: str) -> str:

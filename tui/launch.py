@@ -1,7 +1,7 @@
 """Start the interactive app from the CLI's parsed arguments.
 
-`tui.cli` parses `memmap-tui [--scenario FILE] [--profile P] [--theme T] [--glyphs MODE]
-[--no-mouse]` and calls `launch(args)` when no subcommand is given.
+`tui.cli` parses `memmap-tui [--scenario FILE | --lesson NAME] [--profile P] [--theme T]
+[--glyphs MODE] [--no-mouse]` and calls `launch(args)` when no subcommand is given.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """A minimal parser for `python -m tui` when the CLI module is not there."""
     p = argparse.ArgumentParser(prog="memmap-tui")
     p.add_argument("--scenario")
+    p.add_argument("--lesson")
     p.add_argument("--profile")
     p.add_argument("--theme")
     p.add_argument("--glyphs", choices=("auto", "color", "glyph", "ascii"), default="auto")
@@ -23,34 +24,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def build_app(args: Any):
-    """The configured MemmapApp for these arguments (raises SystemExit(2) on a bad file/profile)."""
+    """The configured MemmapApp for these arguments (raises SystemExit(2) on a bad file/profile).
+
+    With --scenario or --lesson the app opens in playback mode on the scenario's machine: no step
+    is applied until the user steps forward (space / .)."""
     from engine import MachineConfig
 
-    from tui.app import MemmapApp, parse_nodes  # noqa: F401
+    from tui.app import MemmapApp
     from tui.config import load_settings
 
     settings = load_settings()
     config = MachineConfig.default()
-    steps: list[dict] = []
-    notes: list[str] = []
-    scenario = getattr(args, "scenario", None)
-    lesson = getattr(args, "lesson", None)
-    if lesson and not scenario:
-        scenario = find_lesson(lesson)
-        if scenario is None:
-            print(f"memmap-tui: no lesson {lesson!r} (see `memmap-tui lessons`)", file=sys.stderr)
-            raise SystemExit(2)
-    if scenario:
-        from engine.scenario import ScenarioError, load_scenario
-
-        try:
-            sc = load_scenario(scenario)
-        except (ScenarioError, OSError, ValueError) as exc:
-            print(f"memmap-tui: {' '.join(str(exc).split())}", file=sys.stderr)
-            raise SystemExit(2) from None
-        config = sc.config
-        steps = [dict(s) for s in sc.steps]
-        notes.append(f"scenario {scenario}: {len(steps)} steps")
+    script = open_script(args)
+    if script is not None:
+        config = script.config
     profile = getattr(args, "profile", None)
     if profile:
         try:
@@ -58,9 +45,32 @@ def build_app(args: Any):
         except ValueError as exc:
             print(f"memmap-tui: --profile: {' '.join(str(exc).split())}", file=sys.stderr)
             raise SystemExit(2) from None
+        if script is not None:
+            script.config = config
+    playback = None
+    if script is not None:
+        from tui.playback import Playback
+
+        playback = Playback(script)
     glyphs = getattr(args, "glyphs", None) or "auto"
     return MemmapApp(config=config, theme=getattr(args, "theme", None), glyphs=glyphs,
-                     settings=settings, steps=steps, notes=notes)
+                     settings=settings, playback=playback)
+
+
+def open_script(args: Any):
+    """The Script of --scenario / --lesson, None without them; SystemExit(2) with one line on
+    a missing or malformed file."""
+    from tui.playback import ScriptError, load_script
+
+    scenario = getattr(args, "scenario", None)
+    lesson = getattr(args, "lesson", None)
+    if not scenario and not lesson:
+        return None
+    try:
+        return load_script(scenario=scenario, lesson=None if scenario else lesson)
+    except ScriptError as exc:
+        print(f"memmap-tui: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def find_lesson(name: str):

@@ -13,7 +13,7 @@ class OperationFinished(Message):
     def __init__(self, label: str, result: Any, *, undo: bool = False,
                  replaced_machine: Any = None, replaced_config: Any = None,
                  extra: list[Any] | None = None, seconds: float = 0.0,
-                 says: list[str | None] | None = None) -> None:
+                 says: list[str | None] | None = None, playback: Any = None) -> None:
         super().__init__()
         self.label = label                      # what the user asked for, in words
         self.result = result                    # an engine OpResult, or None (undo, new machine)
@@ -23,6 +23,7 @@ class OperationFinished(Message):
         self.extra = extra or []                # further OpResults (profile replay)
         self.seconds = seconds
         self.says = says or []                  # a scenario step's "say" text, per extra result
+        self.playback = playback                # lesson playback: {"kind": "step" | "back", ...}
 
 
 class OperationCrashed(Message):

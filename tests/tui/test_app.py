@@ -441,7 +441,7 @@ async def test_small_terminal_collapses_panels(ui, make_app):
         assert main.query_one("#side").display and main.query_one("#log").display
 
 
-async def test_lesson_scenario_replays_on_start(ui, tmp_path):
+async def test_lesson_opens_in_playback_mode(ui, tmp_path):
     from tui.launch import build_app, find_lesson
 
     path = find_lesson("06")
@@ -452,6 +452,8 @@ async def test_lesson_scenario_replays_on_start(ui, tmp_path):
     app = build_app(ns)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(pilot, app, timeout=60)
-        assert app.machine.history, ui.log_text(app)
-        assert "steps replayed" in ui.log_text(app)
-        assert "»" in ui.log_text(app)   # the lesson's "say" lines
+        assert app.playback is not None and not app.machine.history   # steps wait for space
+        assert "lesson: 6." in ui.log_text(app)
+        await pilot.press("space")
+        await ui.settle(pilot, app, timeout=60)
+        assert app.playback.position == 1 and app.machine.history, ui.log_text(app)

@@ -61,14 +61,19 @@ class HelpScreen(SafeModal):
             yield Static(self.bar_legend(), id="help-bar")
 
     def keys_table(self) -> Table:
-        table = Table(title="keys (every action is also in the command palette: ctrl+p)",
+        table = Table(title="keys (every action is also in the command palette: ctrl+p; the "
+                            "lesson keys act only with --lesson / --scenario)",
                       show_header=True, header_style="bold", expand=True, title_justify="left")
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("action")
         for spec in ACTIONS:
-            table.add_row(display_keys(spec, self.keymap), spec.help)
+            if not spec.playback:
+                table.add_row(display_keys(spec, self.keymap), spec.help)
         for keys, what in GRID_KEYS:
             table.add_row(keys, f"grid: {what}")
+        for spec in ACTIONS:
+            if spec.playback:
+                table.add_row(display_keys(spec, self.keymap), spec.help)
         table.add_row("ctrl+p", "command palette")
         table.add_row("ctrl+q", "quit from anywhere")
         return table

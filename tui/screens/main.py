@@ -1,4 +1,5 @@
-"""The main screen: machine bar, pfn grid, inspector + counters, event log, footer.
+"""The main screen: machine bar, pfn grid, inspector + counters, narration (lesson playback only),
+event log, footer.
 
 The app owns the machine; it hands it down with `show_machine` after every change. Widgets post
 messages up (cursor moved, block clicked) and the screen keeps the inspector in step.
@@ -21,6 +22,7 @@ from tui.widgets.counters import Counters
 from tui.widgets.event_log import EventLog
 from tui.widgets.inspector import Inspector
 from tui.widgets.machine_bar import MachineBar
+from tui.widgets.narration import Narration
 
 try:  # the pfn grid is written by another helper; run without it until it exists
     from tui.widgets.pfn_grid import PfnGrid
@@ -51,6 +53,7 @@ class MainScreen(Screen):
             with Vertical(id="side"):
                 yield Inspector(id="inspector")
                 yield Counters(id="counters")
+        yield Narration(id="narration")
         yield EventLog(id="log")
         yield Footer(id="footer")
 
@@ -71,6 +74,16 @@ class MainScreen(Screen):
             return self.query_one("#grid", PfnGrid)
         except Exception:
             return None
+
+    @property
+    def narration(self) -> Narration:
+        return self.query_one("#narration", Narration)
+
+    def show_playback(self, playback: Any, keys: dict[str, str] | None = None) -> None:
+        """Draw the playback's position in the narration panel (None hides the panel)."""
+        self.narration.show(playback, keys)
+        self.set_class(playback is not None, "-playback")
+        self.refresh_bindings()
 
     @property
     def log_widget(self) -> EventLog:

@@ -648,7 +648,7 @@ class PfnGrid(ScrollView, can_focus=True):
         block_id = section.get("block")
         zone = None
         if info.nr_sections == 1 and block_id is not None:
-            zone = self._machine.block(block_id).get("zone")
+            zone = (self._machine.block(block_id) or {}).get("zone")
         return format_section_header(
             info.first_section, info.lo, info.hi,
             nr_sections=info.nr_sections,
