@@ -194,7 +194,7 @@ def do_alloc(m, tx, node=0, zone=None, pages=None, leave_free=None, kind="movabl
 def _alloc_in_block(m, tx, block: int, kind: str, pages, code: int):
     if not (0 <= block < m.blks.size and m.blks.exists[block]) or not m.blks.online[block]:
         raise OpFailed("EINVAL", f"memory block {block} is not online", "argument check (block)")
-    z = m.zone_of_pfn(block * m.ppb)
+    z = m.zone_of_pfn(block * m.ppb) or m.zone_of_pfn((block + 1) * m.ppb - 1)
     if kind == "unmovable" and z is not None and z.idx == ZONE_MOVABLE:
         raise OpFailed("EINVAL", "unmovable pages never go to ZONE_MOVABLE",
                        "GFP_KERNEL cannot be served from ZONE_MOVABLE")
@@ -219,7 +219,8 @@ def _alloc_in_block(m, tx, block: int, kind: str, pages, code: int):
         if c != S.FREE or want <= 0:
             continue
         take = min(want, int(b - a))
-        got.append((int(b) - take, int(b), z))
+        # a boot block may span two zones: each run belongs to the zone of its pages
+        got.append((int(b) - take, int(b), m.zone_of_pfn(int(b) - 1)))
         want -= take
     if want > 0:
         raise OpFailed("ENOMEM", f"memory block {block} has not enough free pages",

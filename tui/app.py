@@ -595,7 +595,7 @@ class MemmapApp(ThemedApp):
 
     def _node_ids(self) -> list[int]:
         try:
-            return [int(n["id"]) for n in self.machine.nodes()]
+            return [int(n["id"]) for n in self.machine.nodes_info()]
         except Exception:
             return [0]
 
@@ -708,15 +708,27 @@ class MemmapApp(ThemedApp):
                 return
             kwargs = {k: v for k, v in answer.items() if k != "op"}
             m = self.machine
+            where = (f"block {kwargs['block']}" if kwargs.get("block") is not None
+                     else f"node {kwargs.get('node')}")
             if answer["op"] == "free":
                 kwargs.pop("leave_free", None)
-                label = f"free {kwargs.get('kind')} pages on node {kwargs.get('node')}"
+                label = f"free {kwargs.get('kind')} pages in {where}"
                 self.run_engine(label, lambda: m.free(**kwargs))
             else:
-                label = f"allocate {kwargs.get('kind')} pages on node {kwargs.get('node')}"
+                label = f"allocate {kwargs.get('kind')} pages in {where}"
                 self.run_engine(label, lambda: m.alloc(**kwargs))
 
-        self.push_screen(AllocDialog(self._node_ids(), zones), done)
+        main = self.main_screen
+        here = None
+        if main is not None:
+            pfn = main.cursor_pfn()
+            try:
+                blk = self.machine.block_of(pfn) if pfn is not None else None
+                if blk is not None and (self.machine.block(blk) or {}).get("state") == "online":
+                    here = blk
+            except Exception:
+                here = None
+        self.push_screen(AllocDialog(self._node_ids(), zones, block=here), done)
 
     def _config_dict(self) -> dict:
         try:

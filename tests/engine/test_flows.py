@@ -229,3 +229,11 @@ def test_replaying_history_is_deterministic():
     for op in m.history:
         m2.apply(op)
     assert m2.fingerprint() == m.fingerprint()
+
+
+def test_allocating_in_a_boot_block_that_spans_two_zones():
+    m = machine(profile="6.1", memory=512 * MiB)
+    ok(m.alloc(block=0, pages=5000, kind="movable"))     # block 0 holds DMA and DMA32
+    assert check_invariants(m) == []
+    ok(m.free(block=0, kind="movable"))
+    assert check_invariants(m) == []

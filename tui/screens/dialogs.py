@@ -214,16 +214,21 @@ class AllocDialog(Dialog):
     TITLE_TEXT = "allocate / free pages"
     HINT = "pages empty = as many as possible (free: all of that kind) · enter: OK"
 
-    def __init__(self, nodes: list[int], zones: list[str]) -> None:
+    def __init__(self, nodes: list[int], zones: list[str], block: int | None = None) -> None:
         super().__init__()
         self.nodes = nodes or [0]
         self.zones = zones
+        self.block = block     # the online block under the cursor, offered as a target
 
     def compose_form(self) -> ComposeResult:
         yield _row("action", _select([("allocate", "alloc"), ("free", "free")], "alloc", "action"))
         yield _row("kind", _select([("movable (user, page cache)", "movable"),
                                     ("unmovable (slab, kernel)", "unmovable"),
                                     ("pinned (long-term pin)", "pinned")], "movable", "kind"))
+        where = [("a node / zone (below)", None)]
+        if self.block is not None:
+            where.insert(0, (f"block {self.block} (under the cursor)", self.block))
+        yield _row("in", _select(where, where[0][1], "where"))
         yield _row("node", _select([(f"node {n}", n) for n in self.nodes], self.nodes[0], "node"))
         yield _row("zone", _select([("any zone", None)] + [(z, z) for z in self.zones], None, "zone"))
         yield _row("pages", Input("", id="pages", compact=True, placeholder="e.g. 10000, or 512M"))
@@ -234,8 +239,11 @@ class AllocDialog(Dialog):
         out: dict[str, Any] = {"op": action,
                                "kind": _select_value(self.query_one("#kind", Select)),
                                "node": _select_value(self.query_one("#node", Select))}
+        block = _select_value(self.query_one("#where", Select))
         zone = _select_value(self.query_one("#zone", Select))
-        if zone:
+        if block is not None:
+            out["block"] = block
+        elif zone:
             out["zone"] = zone
         pages = _count(self.query_one("#pages", Input).value, "pages")
         if pages is not None:
