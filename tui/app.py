@@ -378,6 +378,8 @@ class MemmapApp(ThemedApp):
         main.show_machine(self.machine, new=new_machine)
         if self.playback is not None:
             self._playback_after(message)
+        elif getattr(result, "ok", False) and getattr(result, "op", None) == "hot_add":
+            self._follow(result)    # show the new memory: its memmap sits at its start
 
     def on_operation_crashed(self, message: OperationCrashed) -> None:
         self._end_busy()
