@@ -67,7 +67,8 @@ class Inspector(VerticalScroll):
         out.append("state      ", style="dim")
         out.append(state, style="bold")
         if state in DESCRIPTIONS:
-            out.append(f"  {DESCRIPTIONS[state]}", style="italic")
+            out.append(" · ", style="dim")
+            out.append(DESCRIPTIONS[state], style="italic")
         out.append("\n")
         self._kv(out, "node", page.get("node"))
         self._kv(out, "zone", page.get("zone"))
