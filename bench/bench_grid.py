@@ -105,11 +105,32 @@ async def run(args) -> int:
     print(f"machine: {len(machine.present_sections())} sections of {pps} pfns, "
           f"{len(added)} hot-added blocks, built in {build_s:.2f} s")
 
-    app = GridApp(machine, args.mode)
+    if args.app:
+        # the real app: the grid shares the screen with the bar, inspector, counters, log
+        from tui.app import MemmapApp
+        import tui.widgets.pfn_grid as pg
+
+        pg.PfnGrid.first_paint_at = None
+        orig = pg.PfnGrid.render_lines
+
+        def timed(self, crop):
+            out = orig(self, crop)
+            if type(self).first_paint_at is None:
+                type(self).first_paint_at = time.perf_counter()
+            return out
+        pg.PfnGrid.render_lines = timed
+        app = MemmapApp(machine=machine, glyphs=args.mode)
+    else:
+        app = GridApp(machine, args.mode)
     start = time.perf_counter()
     rows, per_level_times, by_kind = [], [], {}
     async with app.run_test(size=(args.width, args.height)) as pilot:
-        grid = app.grid
+        if args.app:
+            from tui.widgets.pfn_grid import PfnGrid as _G
+            grid = app.screen.query_one(_G)
+            grid.focus()
+        else:
+            grid = app.grid
         while grid.first_paint_at is None:
             await pilot.pause(0.005)
         first_paint_s = grid.first_paint_at - start
@@ -174,6 +195,8 @@ def main() -> int:
     parser.add_argument("--mode", default="color", choices=("color", "glyph", "ascii"))
     parser.add_argument("--width", type=int, default=200)
     parser.add_argument("--height", type=int, default=60)
+    parser.add_argument("--app", action="store_true",
+                        help="measure inside the real memmap-tui app (all panels) instead of the grid alone")
     parser.add_argument("--key-interval", type=float, default=0.05,
                         help="seconds between key presses (default 0.05; 0 = back to back)")
     return asyncio.run(run(parser.parse_args()))
