@@ -317,8 +317,8 @@ class PfnGrid(ScrollView, can_focus=True):
         self._invalidate()
         if self._layout is None:
             return
-        self.virtual_size = Size(self._gutter_digits + 1 + self._layout.row_cells,
-                                 self._layout.total_lines)
+        self._set_virtual_size(Size(self._gutter_digits + 1 + self._layout.row_cells,
+                                    self._layout.total_lines))
         target = self._layout.nearest_pfn(self._cursor_pfn)
         if target is None:
             return
@@ -327,9 +327,30 @@ class PfnGrid(ScrollView, can_focus=True):
             self.post_message(self.CursorMoved(target))
         new_line = self._cursor_line()
         if screen_offset is not None and 0 <= screen_offset < self.scrollable_content_region.height:
-            self.scroll_to(y=max(0, new_line - screen_offset), animate=False)
+            self.scroll_to(y=max(0, new_line - screen_offset), animate=False, immediate=True)
         else:
             self._scroll_to_cursor(center=True)
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Resize the scrollable area without a screen-wide layout pass.
+
+        Assigning `virtual_size` is a layout reactive: the whole screen is laid out again
+        and repainted a frame later, which doubles a zoom's latency. The grid's own size
+        does not change, so updating the scrollbars and repainting the grid is enough,
+        except when a scrollbar has to appear or disappear.
+        """
+        if size == self.virtual_size:
+            return
+        old = self.virtual_size
+        region = self.scrollable_content_region
+        needs_layout = ((old.height > region.height) != (size.height > region.height)
+                        or (old.width > region.width) != (size.width > region.width))
+        if needs_layout or not self.is_mounted:
+            self.virtual_size = size
+            return
+        self.set_reactive(PfnGrid.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def _invalidate(self) -> None:
         self._epoch += 1
@@ -376,7 +397,7 @@ class PfnGrid(ScrollView, can_focus=True):
             target = line - 1
         else:
             target = line - height + 1
-        self.scroll_to(y=max(0, target), animate=False)
+        self.scroll_to(y=max(0, target), animate=False, immediate=True)
 
     # -- actions and events ------------------------------------------------------------
 
@@ -393,7 +414,7 @@ class PfnGrid(ScrollView, can_focus=True):
         if old_line is not None and new_line is not None:
             # Scroll by as much as the cursor moved, so it keeps its place on screen;
             # at either end the scroll is clamped, so make sure the cursor still shows.
-            self.scroll_to(y=max(0, top + new_line - old_line), animate=False)
+            self.scroll_to(y=max(0, top + new_line - old_line), animate=False, immediate=True)
         self._scroll_to_cursor()
 
     def action_home(self) -> None:
