@@ -445,8 +445,7 @@ async def test_lesson_opens_in_playback_mode(ui, tmp_path):
     from tui.launch import build_app, find_lesson
 
     path = find_lesson("06")
-    if path is None:
-        pytest.skip("no built-in lesson 06")
+    assert path is not None, "lesson 06 ships with the package"
     ns = argparse.Namespace(scenario=None, lesson="06", profile=None, theme=None, glyphs="auto",
                             no_mouse=False)
     app = build_app(ns)
