@@ -29,8 +29,6 @@ def lifecycle(block: int, total: int, remove: bool = True) -> dict:
     cfg = MachineConfig(block_size=block, nodes=(NodeConfig(0, 4 * GiB),))
     t0 = time.perf_counter()
     m = Machine(cfg)
-    per_op = []
-    start = None
     # one DIMM per 16 GiB, as a cloud host would plug them
     chunk = min(total, 16 * GiB)
     ranges = []

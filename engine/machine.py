@@ -13,17 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import states as S
-from .arch import get_arch, with_overrides, probe_memory_block_size, boot_ram_ranges, firmware_holes
+from .arch import get_arch, with_overrides
 from .config import MachineConfig
-from .errors import ConfigError, OpFailed, ERRNO_TEXT
+from .errors import OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
-from .model import (ZONE_NAMES, ZONE_MOVABLE, ZONE_NORMAL, Geometry, Node, Resource, VmemAltmap, Zone)
+from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
 from .tx import Columns, Tx
-from .units import format_size
 
 
 @dataclass

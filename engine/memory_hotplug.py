@@ -6,8 +6,8 @@ import numpy as np
 
 from . import states as S
 from .errors import OpFailed
-from .model import ZONE_MOVABLE, ZONE_NORMAL, ZONE_NAMES, Resource, VmemAltmap, Zone
-from . import page_alloc, sparse
+from .model import ZONE_MOVABLE, ZONE_NORMAL, Resource, VmemAltmap, Zone
+from . import sparse
 
 
 # ==========================================================================================

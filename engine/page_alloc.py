@@ -13,7 +13,7 @@ import numpy as np
 
 from . import states as S
 from .errors import OpFailed
-from .model import ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, ZONE_NAMES, Zone
+from .model import ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, Zone
 
 GFP_ZONES = {
     # highest usable zone first, as the zonelist walks them

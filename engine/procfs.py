@@ -66,7 +66,6 @@ def kpageflags(m, lo: int, hi: int) -> np.ndarray:
     out = table[states]
     if m.profile.memmap_rule == "rfc":
         # 4.13 read any pfn_valid() page: offline hot-added memory was PageReserved
-        sec = np.arange(lo, hi) // m.pps if hi > lo else np.zeros(0, dtype=np.int64)
         return out
     # sections that are not online read as offline memory does in this profile
     pps = m.pps

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import states as S
-from .model import ZONE_NAMES
 from .procfs import kpageflags, kpf_names
 from . import vmemmap
 
@@ -69,7 +68,6 @@ def served_by(m, pfn: int):
     if not (start <= pfn < start + npages):
         return None
     unit_lo, unit_hi = vmemmap.unit_pfn_range(m, key)
-    per_page = max(1, m.page_size // m.struct_page_size)
     off = pfn - start
     if key[0] == "pmd":
         lo = unit_lo + (off * m.page_size) // m.struct_page_size

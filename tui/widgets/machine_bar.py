@@ -9,7 +9,6 @@ Attributes down: the screen hands it the block list with `update_blocks`; a clic
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from rich.text import Text
 from textual.events import Click
