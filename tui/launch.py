@@ -52,6 +52,14 @@ def build_app(args: Any):
         from tui.playback import Playback
 
         playback = Playback(script)
+    theme = getattr(args, "theme", None)
+    if theme:
+        import themes
+
+        if theme not in themes.available():
+            print(f"memmap-tui: --theme: unknown theme {theme!r} (known: {', '.join(themes.available())})",
+                  file=sys.stderr)
+            raise SystemExit(2)
     glyphs = getattr(args, "glyphs", None) or "auto"
     return MemmapApp(config=config, theme=getattr(args, "theme", None), glyphs=glyphs,
                      settings=settings, playback=playback)

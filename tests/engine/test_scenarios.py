@@ -99,3 +99,10 @@ def test_tables_on_steps_round_trip():
     sc = parse_scenario(text, "t")
     again = parse_scenario(sc.to_toml(), "again")
     assert again.steps == sc.steps
+
+
+@pytest.mark.parametrize("args,needle", [(["--theme", "nosuch"], "--theme"), (["--profile", "3.1"], "--profile"),
+                                         (["--scenario", "/nonexistent.toml"], "nonexistent")])
+def test_bad_launch_arguments_get_one_line_and_exit_2(args, needle):
+    out = run_cli(*args)
+    assert out.returncode == 2 and needle in out.stderr and len(out.stderr.strip().splitlines()) == 1
