@@ -207,18 +207,20 @@ KNOBS: list[dict] = [
 ]
 
 
-def parse_nodes_spec(spec: str) -> tuple[NodeConfig, ...]:
-    """'0:4G,1:0' -> nodes (the compact spelling the TUI form uses)."""
+def parse_nodes_spec(spec: str) -> list[dict]:
+    """'0:4G,1:0' -> [{'id': 0, 'memory': '4G'}, {'id': 1, 'memory': '0'}] (the [[machine.node]] shape).
+
+    The compact spelling the TUI's new-machine form uses; ConfigError with one line otherwise.
+    """
     nodes = []
     for part in spec.split(","):
         part = part.strip()
         if not part:
             continue
-        if ":" not in part:
-            raise ConfigError(f"nodes: expected id:memory, got {part!r}")
-        nid, mem = part.split(":", 1)
-        try:
-            nodes.append(NodeConfig(int(nid), parse_size(mem.strip() or "0", "memory")))
-        except ValueError as e:
-            raise ConfigError(f"nodes: {e}") from None
-    return tuple(nodes)
+        nid, sep, mem = part.partition(":")
+        if not sep or not nid.strip().isdigit():
+            raise ConfigError(f"nodes: expected id:memory such as 0:4G, got {part!r}")
+        nodes.append({"id": int(nid), "memory": mem.strip() or "0"})
+    if not nodes:
+        raise ConfigError("nodes: at least one node, e.g. 0:4G")
+    return nodes

@@ -1019,16 +1019,7 @@ class MemmapApp(ThemedApp):
 
 
 def parse_nodes(spec: str) -> list[dict]:
-    """'0:4G,1:0' -> [{'id': 0, 'memory': '4G'}, {'id': 1, 'memory': '0'}]."""
-    nodes = []
-    for part in spec.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        nid, sep, mem = part.partition(":")
-        if not sep or not nid.strip().isdigit():
-            raise ValueError(f"nodes: expected id:memory such as 0:4G, got {part!r}")
-        nodes.append({"id": int(nid), "memory": mem.strip() or "0"})
-    if not nodes:
-        raise ValueError("nodes: at least one node, e.g. 0:4G")
-    return nodes
+    """'0:4G,1:0' -> the [[machine.node]] list (the engine's own parser)."""
+    from engine import parse_nodes_spec
+
+    return parse_nodes_spec(spec)
