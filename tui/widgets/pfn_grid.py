@@ -143,7 +143,8 @@ class PfnGrid(ScrollView, can_focus=True):
         # the engine's answer for a line (codes, mixed), independent of the cursor, so a
         # cursor move never asks the engine again; filled a band at a time per frame
         self._cells: LRUCache[tuple, tuple] = LRUCache(STRIP_CACHE_SIZE)
-        self._headers: dict[int, str] = {}
+        self._headers: dict[tuple[int, int], str] = {}
+        self._layouts: dict[tuple, Layout] = {}
         self._colors: dict[str, str] = {}
         self._palette = Palette({})
         self._highlight = merge_ranges([])
@@ -190,7 +191,7 @@ class PfnGrid(ScrollView, can_focus=True):
         # Snap to the nearest level at or below the request.
         wanted = max([level for level in levels if level <= per_cell] or [levels[0]])
         if wanted != self._per_cell:
-            self._relayout(lambda: setattr(self, "_per_cell", wanted))
+            self._relayout(lambda: setattr(self, "_per_cell", wanted), keep_cache=True)
             self.post_message(self.ZoomChanged(wanted))
 
     @property
@@ -295,26 +296,40 @@ class PfnGrid(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         return width - (self._gutter_digits + 1)
 
-    def _build_layout(self) -> Layout | None:
+    def _build_layout(self, per_cell: int | None = None) -> Layout | None:
         if not self.is_mounted or self.scrollable_content_region.width <= 0:
             return None
-        return Layout(
-            self._sections,
-            self._pages_per_section(),
-            cols=choose_cols(max(1, self._available_cols())),
-            per_cell=self._per_cell,
-            rows_per_line=2 if self._mode == "color" else 1,
-            breaks=self._breaks,
-        )
+        per_cell = self._per_cell if per_cell is None else per_cell
+        cols = choose_cols(max(1, self._available_cols()))
+        # layouts are cheap but not free; the zoom prefetch builds the neighbours' early
+        key = (per_cell, self._mode, cols, id(self._sections), self._breaks)
+        layout = self._layouts.get(key)
+        if layout is None:
+            if len(self._layouts) > 8:
+                self._layouts.clear()
+            layout = self._layouts[key] = Layout(
+                self._sections,
+                self._pages_per_section(),
+                cols=cols,
+                per_cell=per_cell,
+                rows_per_line=2 if self._mode == "color" else 1,
+                breaks=self._breaks,
+            )
+        return layout
 
-    def _relayout(self, change) -> None:
+    def _relayout(self, change, keep_cache: bool = False) -> None:
         """Apply `change` (mode/zoom/sections), rebuild the layout, keep the cursor's
-        place on screen."""
+        place on screen. A zoom keeps the caches: their keys carry pfns per cell, so the
+        lines the prefetch drew for this zoom level are still good."""
         old_line = self._cursor_line()
         screen_offset = None if old_line is None else old_line - round(self.scroll_y)
         change()
         self._layout = self._build_layout()
-        self._invalidate()
+        if keep_cache:
+            self._mark_frame()
+            self.refresh()
+        else:
+            self._invalidate()
         if self._layout is None:
             return
         self._set_virtual_size(Size(self._gutter_digits + 1 + self._layout.row_cells,
@@ -560,6 +575,41 @@ class PfnGrid(ScrollView, can_focus=True):
                     self._prefetch_scheduled = True
                     self.call_later(self._prefetch)
                     return
+        # then the screens a zoom in or out would show, so a zoom mostly hits the cache
+        for other, other_view in self._zoom_views(view):
+            self._fetch_cells(range(other_view[1], other_view[1] + height), other)
+            for line in range(other_view[1], min(other.total_lines, other_view[1] + height)):
+                self._strip_for_line(line, other_view, other)
+                if time.perf_counter() > deadline:
+                    self._prefetch_scheduled = True
+                    self.call_later(self._prefetch)
+                    return
+
+    def _zoom_views(self, view):
+        """(layout, view) of what zooming one level in and out would show (as _relayout does)."""
+        layout = self._layout
+        pos = layout.locate(self._cursor_pfn) if layout is not None else None
+        if pos is None:
+            return []
+        height = self.scrollable_content_region.height
+        offset = pos.line - view[1]
+        if not 0 <= offset < height:
+            return []
+        levels = self.zoom_levels
+        i = levels.index(self._per_cell) if self._per_cell in levels else -1
+        out = []
+        for j in (i + 1, i - 1):
+            if i < 0 or not 0 <= j < len(levels):
+                continue
+            other = self._build_layout(levels[j])
+            if other is None or other.nearest_pfn(self._cursor_pfn) != self._cursor_pfn:
+                continue
+            p = other.locate(self._cursor_pfn)
+            if p is None:
+                continue
+            top = min(max(0, p.line - offset), max(0, other.total_lines - height))
+            out.append((other, (view[0], top, view[2], (p.line, p.col, p.half))))
+        return out
 
     def _view_state(self) -> tuple[int, int, int, tuple[int, int, int] | None]:
         """(scroll_x, scroll_y, width, cursor (line, col, half) or None)."""
@@ -576,27 +626,30 @@ class PfnGrid(ScrollView, can_focus=True):
             return Strip.blank(view[2], self._palette.blank)
         return self._strip_for_line(line, view)
 
-    def _strip_for_line(self, line: int, view) -> Strip:
+    def _strip_for_line(self, line: int, view, layout: Layout | None = None) -> Strip:
+        layout = layout or self._layout
+        per_cell = layout.per_cell
         scroll_x, _, width, cursor_at = view
         cursor = cursor_at[1:] if cursor_at is not None and cursor_at[0] == line else None
         key = (line, scroll_x, width, self._machine_generation, self._mode,
-               self._per_cell, cursor, self._epoch)
+               per_cell, cursor, self._epoch)
         strip = self._cache.get(key)
         if strip is None:
-            segments = self._line_segments(line, cursor)
+            segments = self._line_segments(line, cursor, layout)
             strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self._palette.blank)
             self._cache[key] = strip
         return strip
 
-    def _line_segments(self, line: int, cursor: tuple[int, int] | None) -> list[Segment]:
-        layout = self._layout
+    def _line_segments(self, line: int, cursor: tuple[int, int] | None,
+                       layout: Layout | None = None) -> list[Segment]:
+        layout = layout or self._layout
         info = layout.line_info(line)
         full_width = self._gutter_digits + 1 + layout.row_cells
         if isinstance(info, HeaderLine):
-            return render_header(self._header_text(info), palette=self._palette,
+            return render_header(self._header_text(info, layout.per_cell), palette=self._palette,
                                  label=" " * (self._gutter_digits + 1), width=full_width)
         assert isinstance(info, CellsLine)
-        rows = self._cell_rows(info, line)
+        rows = self._cell_rows(info, line, layout.per_cell)
         return render_row(
             rows[0], rows[1] if len(rows) > 1 else None,
             mode=self._mode, palette=self._palette, cursor=cursor,
@@ -604,21 +657,22 @@ class PfnGrid(ScrollView, can_focus=True):
             cells=layout.row_cells, width=full_width,
         )
 
-    def _cells_key(self, line: int) -> tuple:
-        return (line, self._machine_generation, self._per_cell, self._mode, self._epoch)
+    def _cells_key(self, line: int, per_cell: int | None = None) -> tuple:
+        per_cell = self._per_cell if per_cell is None else per_cell
+        return (line, self._machine_generation, per_cell, self._mode, self._epoch)
 
-    def _fetch_cells(self, lines) -> None:
+    def _fetch_cells(self, lines, layout: Layout | None = None) -> None:
         """One engine call per run of pfn-contiguous lines not yet known (a band at most)."""
-        layout = self._layout
+        layout = layout or self._layout
         if layout is None:
             return
+        per_cell = layout.per_cell
         todo = []
         for line in lines:
-            if 0 <= line < layout.total_lines and self._cells.get(self._cells_key(line)) is None:
+            if 0 <= line < layout.total_lines and self._cells.get(self._cells_key(line, per_cell)) is None:
                 info = layout.line_info(line)
                 if isinstance(info, CellsLine):
                     todo.append((line, info))
-        per_cell = self._per_cell
         i = 0
         while i < len(todo):
             j = i + 1
@@ -631,15 +685,16 @@ class PfnGrid(ScrollView, can_focus=True):
                 codes, mixed = self._machine.aggregate(lo, hi, per_cell)
             for line, info in todo[i:j]:
                 a, b = (info.lo - lo) // per_cell, (info.hi - lo) // per_cell
-                self._cells[self._cells_key(line)] = (
+                self._cells[self._cells_key(line, per_cell)] = (
                     codes[a:b], None if mixed is None else mixed[a:b])
             i = j
 
-    def _cell_rows(self, info: CellsLine, line: int | None = None) -> list[CellRow]:
+    def _cell_rows(self, info: CellsLine, line: int | None = None,
+                   per_cell: int | None = None) -> list[CellRow]:
         """States of the line's pfn rows, from the per-frame batch when there is one."""
-        per_cell = self._per_cell
+        per_cell = self._per_cell if per_cell is None else per_cell
         lo, hi = info.lo, info.hi
-        got = self._cells.get(self._cells_key(line)) if line is not None else None
+        got = self._cells.get(self._cells_key(line, per_cell)) if line is not None else None
         if got is not None:
             codes, mixed = got
         elif per_cell == 1:
@@ -658,10 +713,11 @@ class PfnGrid(ScrollView, can_focus=True):
             start = end
         return rows
 
-    def _header_text(self, info: HeaderLine) -> str:
-        text = self._headers.get(info.band)
+    def _header_text(self, info: HeaderLine, per_cell: int | None = None) -> str:
+        key = (self._per_cell if per_cell is None else per_cell, info.band)
+        text = self._headers.get(key)
         if text is None:
-            text = self._headers[info.band] = self._describe_band(info)
+            text = self._headers[key] = self._describe_band(info)
         return text
 
     def _describe_band(self, info: HeaderLine) -> str:
