@@ -127,8 +127,10 @@ async def run(args) -> int:
     async with app.run_test(size=(args.width, args.height)) as pilot:
         if args.app:
             from tui.widgets.pfn_grid import PfnGrid as _G
+            await pilot.pause(0.5)
             grid = app.screen.query_one(_G)
             grid.focus()
+            await pilot.pause()
         else:
             grid = app.grid
         while grid.first_paint_at is None:
@@ -144,6 +146,8 @@ async def run(args) -> int:
                 await pilot.press("minus")
                 await pilot.pause()
                 zoom_ms = grid.frame_times[-1] if grid.frame_times else float("nan")
+                if args.debug_zoom:
+                    print("zoom frames", [round(x, 1) for x in grid.frame_times])
             else:
                 zoom_ms = float("nan")
             assert grid.per_cell == per_cell, (grid.per_cell, per_cell)
@@ -161,7 +165,11 @@ async def run(args) -> int:
             if added:
                 grid.goto_pfn(added[0]["start_pfn"])
             cold = cold_screen_ms(grid)
+            # measuring a cold screen emptied the caches: repaint and give the grid the same
+            # think time as between keys (it prefetches then) before the next zoom key
+            grid.refresh()
             await pilot.pause()
+            await asyncio.sleep(args.key_interval)
             rows.append((per_cell, len(times), percentile(times, 50), percentile(times, 95),
                          max(times, default=float("nan")), zoom_ms, cold))
 
@@ -195,6 +203,7 @@ def main() -> int:
     parser.add_argument("--mode", default="color", choices=("color", "glyph", "ascii"))
     parser.add_argument("--width", type=int, default=200)
     parser.add_argument("--height", type=int, default=60)
+    parser.add_argument("--debug-zoom", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--app", action="store_true",
                         help="measure inside the real memmap-tui app (all panels) instead of the grid alone")
     parser.add_argument("--key-interval", type=float, default=0.05,

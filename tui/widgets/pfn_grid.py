@@ -563,23 +563,19 @@ class PfnGrid(ScrollView, can_focus=True):
             return
         height = self.scrollable_content_region.height
         top = round(self.scroll_y)
-        wanted = [*range(top + height, top + 2 * height), *range(top - 1, top - height - 1, -1)]
         view = self._view_state()
+        # in the order keys most likely ask for them: the next page, a zoom out or in,
+        # the previous page
+        zooms = self._zoom_views(view)
+        jobs = [(layout, view, range(top + height, top + 2 * height))]
+        jobs += [(other, v, range(v[1], v[1] + height)) for other, v in zooms]
+        jobs.append((layout, view, range(top - height, top)))
         deadline = time.perf_counter() + PREFETCH_SLICE_S
-        self._fetch_cells([*range(top + height, top + 2 * height)])
-        self._fetch_cells([*range(max(0, top - height), top)])
-        for line in wanted:
-            if 0 <= line < layout.total_lines:
-                self._strip_for_line(line, view)
-                if time.perf_counter() > deadline:
-                    self._prefetch_scheduled = True
-                    self.call_later(self._prefetch)
-                    return
-        # then the screens a zoom in or out would show, so a zoom mostly hits the cache
-        for other, other_view in self._zoom_views(view):
-            self._fetch_cells(range(other_view[1], other_view[1] + height), other)
-            for line in range(other_view[1], min(other.total_lines, other_view[1] + height)):
-                self._strip_for_line(line, other_view, other)
+        for job_layout, job_view, lines in jobs:
+            lines = [n for n in lines if 0 <= n < job_layout.total_lines]
+            self._fetch_cells(lines, job_layout)
+            for line in lines:
+                self._strip_for_line(line, job_view, job_layout)
                 if time.perf_counter() > deadline:
                     self._prefetch_scheduled = True
                     self.call_later(self._prefetch)
