@@ -284,6 +284,8 @@ class PfnGrid(ScrollView, can_focus=True):
             self._machine_generation = int(machine.generation)
         changed = (not np.array_equal(sections, self._sections)) or breaks != self._breaks
         self._sections, self._breaks = sections, breaks
+        if changed:
+            self._layouts.clear()     # every cached layout was built for the old sections
         if initial:
             self._cursor_pfn = int(sections[0]) * self._pages_per_section() if len(sections) else 0
             return
@@ -302,7 +304,7 @@ class PfnGrid(ScrollView, can_focus=True):
         per_cell = self._per_cell if per_cell is None else per_cell
         cols = choose_cols(max(1, self._available_cols()))
         # layouts are cheap but not free; the zoom prefetch builds the neighbours' early
-        key = (per_cell, self._mode, cols, id(self._sections), self._breaks)
+        key = (per_cell, self._mode, cols)
         layout = self._layouts.get(key)
         if layout is None:
             if len(self._layouts) > 8:
