@@ -138,24 +138,22 @@ class Machine:
         except OpFailed as e:
             tx.trail.finish()
             left = list(tx.left_behind)
-            if left:
-                # the kernel's error path keeps these changes: commit them as they are
-                self._commit(op, tx, ok=False)
-            else:
-                tx.journal.rollback()
             res = OpResult(op=name, args=args, ok=False, errno=e.errno, error=e.message,
                            check=e.check, events=tx.trail.events, dmesg=tx.trail.dmesg,
                            left_behind=left)
             if left:
-                self._undo[-1] = (self._undo[-1][0], self._undo[-1][1], res)
+                # the kernel's error path keeps these changes: commit them as they are
+                self._commit(op, tx, res)
+            else:
+                tx.journal.rollback()
             return res
         tx.trail.finish()
         res = OpResult(op=name, args=args, ok=True, events=tx.trail.events, dmesg=tx.trail.dmesg,
                        left_behind=list(tx.left_behind))
-        self._commit(op, tx, ok=True, result=res)
+        self._commit(op, tx, res)
         return res
 
-    def _commit(self, op: dict, tx: Tx, ok: bool, result: OpResult | None = None) -> None:
+    def _commit(self, op: dict, tx: Tx, result: OpResult) -> None:
         self.history.append(dict(op))
         self._undo.append((dict(op), tx.journal, result))
         if len(self._undo) > self.UNDO_LIMIT:

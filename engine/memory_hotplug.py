@@ -214,9 +214,8 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> No
                 keep.alloc, keep.align = altmap.alloc, altmap.align
                 tx.journal.dict_set(m.altmaps, lo // m.ppb, keep)
     except OpFailed:
-        if new_node and not tx.left_behind:
-            pass   # rolled back with everything else (node_set_offline in the error path)
-        elif new_node:
+        # the error path sets a new node offline again; without leftovers the journal does it
+        if new_node and tx.left_behind:
             tx.set(node, "online", False)
             tx.call("node_set_offline", f"{nid}", "error path")
         raise
