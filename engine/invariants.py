@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import states as S
-from .model import ZONE_NAMES
+from .model import ZONE_MOVABLE, ZONE_NAMES
 from . import vmemmap
 
 
@@ -89,5 +89,13 @@ def check_invariants(m) -> list[str]:
     for b, am in m.altmaps.items():
         if not (b < n and m.blks.exists[b]):
             problems.append(f"altmap of block {b} outlives the block")
+    # memory groups count exactly the present pages of their online blocks, by zone kind
+    for mgid, g in m.groups.items():
+        sel = np.flatnonzero(m.blks.exists[:n] & (m.blks.group[:n] == mgid) & m.blks.online[:n])
+        movable = int(np.count_nonzero(m.blks.zone[sel] == ZONE_MOVABLE)) * m.ppb
+        kernel = len(sel) * m.ppb - movable
+        if (g.present_kernel_pages, g.present_movable_pages) != (kernel, movable):
+            problems.append(f"memory group {mgid}: present kernel/movable {g.present_kernel_pages}/"
+                            f"{g.present_movable_pages} but its online blocks hold {kernel}/{movable}")
     # page-table children counts match what they map
     return problems

@@ -18,6 +18,7 @@ from .config import MachineConfig
 from .errors import OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
+from .memory_group import MemoryGroup
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
@@ -85,10 +86,11 @@ class Machine:
         self.blks = Columns({"exists": (np.bool_, False), "online": (np.bool_, False),
                              "zone": (np.int8, -1), "node": (np.int16, -1),
                              "nr_vmemmap": (np.int32, 0), "res": (np.int64, -1),
-                             "boot": (np.bool_, False)})
+                             "boot": (np.bool_, False), "group": (np.int32, -1)})
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
         self.res: dict[int, Resource] = {}   # hot-added System RAM resources by id
+        self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
@@ -453,6 +455,7 @@ class Machine:
             h.update(repr((nid, self.nodes[nid].online)).encode())
         h.update(repr(sorted(self.res.items())).encode())
         h.update(repr(sorted((k, v.as_dict()) for k, v in self.altmaps.items())).encode())
+        h.update(repr(sorted((k, v.as_dict()) for k, v in self.groups.items())).encode())
         h.update(repr(sorted(self.vmap.items())).encode())
         h.update(repr(sorted(self.ptables.items())).encode())
         h.update(repr(vars(self.counters)).encode())

@@ -70,7 +70,7 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
     online_pages(m, tx, start, hi, z, nr_vmemmap_rfc=nr_self if rfc else 0,
                  counts=counts if start == lo else None)
     if nr_vmemmap and m.profile.vmemmap_counts_present:
-        mh.adjust_present_page_count(m, tx, z, nr_vmemmap)
+        mh.adjust_present_page_count(m, tx, z, nr_vmemmap, pfn=lo)
     m.blks.set_row(b, {"online": True, "zone": z.idx}, tx.journal)
     s0, s1 = lo // m.pps, hi // m.pps
     tx.journal.array_set(m.secs.online, slice(s0, s1), True)
@@ -92,7 +92,7 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
         vals = np.where(vals == S.OFFLINE, S.FREE, vals).astype(np.uint8)
         m.store.set_array(lo, vals, tx.journal)
     present = n_free if m.profile.memmap_rule == "rfc" else nr
-    mh.adjust_present_page_count(m, tx, z, present)
+    mh.adjust_present_page_count(m, tx, z, present, pfn=lo)
     tx.add(z, "managed", n_free)
     tx.add(z, "free", n_free)
     tx.call("online_pages", f"pfn={lo:#x}, nr_pages={nr}, zone={z.name}",
@@ -118,12 +118,12 @@ def memory_block_offline(m, tx, b: int) -> None:
     counts_present = nr_vmemmap and m.profile.vmemmap_counts_present
     if counts_present:
         # taken out before offline_pages so an emptied zone/node is torn down right
-        mh.adjust_present_page_count(m, tx, z, -nr_vmemmap)
+        mh.adjust_present_page_count(m, tx, z, -nr_vmemmap, pfn=lo)
     try:
         offline_pages(m, tx, lo + nr_vmemmap, hi, z, b)
     except OpFailed:
         if counts_present:
-            mh.adjust_present_page_count(m, tx, z, nr_vmemmap)
+            mh.adjust_present_page_count(m, tx, z, nr_vmemmap, pfn=lo)
         raise
     if nr_vmemmap:
         tx.call("mhp_deinit_memmap_on_memory", f"pfn={lo:#x}, nr_pages={nr_vmemmap}")
@@ -199,7 +199,7 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
     tx.add(z, "managed", -n_free)
     tx.add(z, "free", -n_free)
     present = n_free if rfc else nr
-    mh.adjust_present_page_count(m, tx, z, -present)
+    mh.adjust_present_page_count(m, tx, z, -present, pfn=lo)
     tx.log(f"Offlined Pages {nr if not rfc else n_free}")
     tx.call("offline_pages", f"pfn={lo:#x}, nr_pages={nr}", f"{n_free} pages taken from the buddy")
     page_alloc.setup_per_zone_wmarks(m, tx)
