@@ -54,7 +54,8 @@ def check_invariants(m) -> list[str]:
             problems.append(f"block {b}: exists but not all its sections are present")
         if not m.blks.online[b]:
             c = m.store.counts(lo, hi)
-            other = sum(c) - c[S.OFFLINE] - c[S.MEMMAP_SELF] - c[S.MEMMAP_PAD] - c[S.HOLE] - c[S.ABSENT]
+            other = (sum(c) - c[S.OFFLINE] - c[S.MEMMAP_SELF] - c[S.MEMMAP_PAD] - c[S.HOLE] - c[S.ABSENT]
+                     - c[S.UNPLUGGED])
             if other:
                 problems.append(f"block {b}: offline but {other} pfns are in use or free")
     # no residue: pfns of absent sections are absent, units serve present sections

@@ -115,6 +115,11 @@ class Machine:
             sections_per_block=self.spb, pages_per_block=self.ppb, block_size=self.block_size,
             struct_page_size=self.struct_page_size, pageblock_pages=self.pageblock_pages,
             max_pfn=self.max_pfn, phys_bits=a.phys_bits, pmd_size=a.pmd_size)
+        # virtio-mem devices are probed once the machine is up; their retry timers run on
+        # the machine's clock, which only `tick` steps advance
+        self.clock_ms = 0
+        from .virtio_mem import probe_devices
+        probe_devices(self)
 
     # =====================================================================================
     # boot
@@ -217,6 +222,14 @@ class Machine:
     def free(self, node: int = 0, zone=None, pages=None, kind="movable", block=None) -> OpResult:
         return self.apply({"op": "free", "node": node, "zone": zone, "pages": pages,
                            "kind": kind, "block": block})
+
+    def resize(self, device: str, requested_size) -> OpResult:
+        """QEMU `qom-set <device> requested-size <size>` on a virtio-mem device."""
+        return self.apply({"op": "resize", "device": device, "requested_size": requested_size})
+
+    def pass_time(self, seconds) -> OpResult:
+        """The `tick` step: time passes and the virtio-mem retry timers that expire fire."""
+        return self.apply({"op": "tick", "seconds": seconds})
 
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
@@ -443,6 +456,22 @@ class Machine:
                         "free": sum(z.free for z in zs), "distances": list(nd.distances)})
         return out
 
+    @property
+    def uptime_s(self) -> float:
+        """Seconds the machine has run: advanced only by `tick` steps."""
+        return self.clock_ms / 1000
+
+    def virtio_mem_devices(self) -> list[dict]:
+        """Every virtio-mem device: id, name, node, addr, size, block_size, mode (SBM/BBM),
+        subblock/big block size, requested_size, plugged_size, retry timer, blocks."""
+        from .virtio_mem import device_info
+        return [device_info(self, vm) for vm in self.virtio_mem.values()]
+
+    def virtio_mem_at(self, pfn: int) -> dict | None:
+        """The virtio-mem device whose region holds pfn (with that block's plug state)."""
+        from .virtio_mem import device_at
+        return device_at(self, pfn)
+
     def fingerprint(self) -> str:
         """A hash of the whole machine state: equal iff the states are equal."""
         h = hashlib.sha256()
@@ -456,6 +485,7 @@ class Machine:
         h.update(repr(sorted(self.res.items())).encode())
         h.update(repr(sorted((k, v.as_dict()) for k, v in self.altmaps.items())).encode())
         h.update(repr(sorted((k, v.as_dict()) for k, v in self.groups.items())).encode())
+        h.update(repr((self.clock_ms, [v.as_dict() for v in self.virtio_mem.values()])).encode())
         h.update(repr(sorted(self.vmap.items())).encode())
         h.update(repr(sorted(self.ptables.items())).encode())
         h.update(repr(vars(self.counters)).encode())

@@ -8,7 +8,7 @@ from . import states as S
 from .errors import OpFailed
 from .model import ZONE_MOVABLE, ZONE_NAMES
 from . import memory_hotplug as mh
-from . import page_alloc
+from . import page_alloc, virtio_mem
 
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 
@@ -74,6 +74,7 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
     m.blks.set_row(b, {"online": True, "zone": z.idx}, tx.journal)
     s0, s1 = lo // m.pps, hi // m.pps
     tx.journal.array_set(m.secs.online, slice(s0, s1), True)
+    virtio_mem.virtio_mem_memory_notifier_cb(m, tx, "MEM_ONLINE", lo, hi)
 
 
 def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=None) -> None:
@@ -81,6 +82,8 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
     nr = hi - lo
     populated = z.populated()
     mh.move_pfn_range_to_zone(m, tx, z, lo, nr)
+    if virtio_mem.virtio_mem_online_page_cb(m, tx, lo, hi):
+        counts = None            # unplugged subblocks were kept back
     if counts is None:
         counts = m.store.counts(lo, hi)
     n_free = int(counts[S.OFFLINE])
@@ -187,7 +190,8 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
     # __offline_isolated_pages(): free pages leave the buddy, the range goes offline
     n_free = int(counts[S.FREE])
     vals = None
-    if n_free + int(counts[S.MEMMAP_SELF] + counts[S.MEMMAP_PAD]) == nr or n_free == nr:
+    # virtio-mem's fake-offline (unplugged) pages are skipped: they stay unplugged
+    if n_free + int(counts[S.MEMMAP_SELF] + counts[S.MEMMAP_PAD] + counts[S.UNPLUGGED]) == nr or n_free == nr:
         if n_free == nr:
             m.store.set_range(lo, hi, S.OFFLINE, tx.journal)
         else:

@@ -129,6 +129,14 @@ def auto_start(m, size: int) -> int:
     bs = m.block_size
     starts, ends = _resource_index(m)
     starts, ends = starts << ps, ends << ps
+    # virtio-mem devices hold their whole region in QEMU's device memory
+    from .virtio_mem import device_regions
+    regions = device_regions(m)
+    if regions:
+        starts = np.concatenate((starts, [a for a, _, _ in regions])).astype(np.int64)
+        ends = np.concatenate((ends, [b for _, b, _ in regions])).astype(np.int64)
+        order = np.argsort(starts, kind="stable")
+        starts, ends = starts[order], ends[order]
     keep = ends > base
     starts, ends = starts[keep], ends[keep]
     # candidate positions: the base, and the block-aligned end of every range after it
