@@ -98,5 +98,40 @@ def check_invariants(m) -> list[str]:
         if (g.present_kernel_pages, g.present_movable_pages) != (kernel, movable):
             problems.append(f"memory group {mgid}: present kernel/movable {g.present_kernel_pages}/"
                             f"{g.present_movable_pages} but its online blocks hold {kernel}/{movable}")
+    problems += _virtio_mem_invariants(m)
     # page-table children counts match what they map
+    return problems
+
+
+def _virtio_mem_invariants(m) -> list[str]:
+    """The host's plugged size matches the driver's bitmaps; unplugged pages are exactly
+    the unplugged subblocks of added blocks."""
+    problems: list[str] = []
+    expected_unplugged = 0
+    for vm in m.virtio_mem.values():
+        if vm.in_sbm:
+            plugged = sum(bin(x).count("1") for x in vm.sb_states.values()) * vm.sb_size
+            sb_pages = vm.sb_size >> m.page_shift
+            for mb, mask in vm.sb_states.items():
+                if not (mb < m.blks.size and m.blks.exists[mb]):
+                    problems.append(f"{vm.id}: block {mb} has plugged subblocks but was never added")
+                    continue
+                lo, hi = m.block_range(mb)
+                un = (m.store.get(lo, hi) == S.UNPLUGGED).reshape(vm.sbs_per_mb, sb_pages).sum(axis=1)
+                for sb in range(vm.sbs_per_mb):
+                    want = 0 if mask >> sb & 1 else sb_pages
+                    if int(un[sb]) != want:
+                        problems.append(f"{vm.id}: block {mb} subblock {sb} has {int(un[sb])} unplugged "
+                                        f"pages, expected {want}")
+                        break
+                expected_unplugged += (vm.sbs_per_mb - bin(mask).count("1")) * sb_pages
+        else:
+            plugged = len(vm.bb_states) * vm.bb_size
+        if plugged != vm.plugged_size:
+            problems.append(f"{vm.id}: plugged_size {vm.plugged_size:#x} but {plugged:#x} is plugged")
+        if vm.wq_queued or vm.wq_active:
+            problems.append(f"{vm.id}: work left queued or running between operations")
+    total = m.store.counts(0, m.secs.size * m.pps)[S.UNPLUGGED] if m.secs.size else 0
+    if total != expected_unplugged:
+        problems.append(f"{total} unplugged pfns, but the devices have {expected_unplugged} unplugged")
     return problems
