@@ -240,10 +240,13 @@ class MachineConfig:
         for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware"):
             if not isinstance(getattr(self, k), bool):
                 raise ConfigError(f"{where}.{k}: expected true or false")
-        self._validate_virtio_mem(where, arch, ids)
+        self._validate_virtio_mem(where, arch, prof, ids)
 
-    def _validate_virtio_mem(self, where: str, arch, node_ids) -> None:
+    def _validate_virtio_mem(self, where: str, arch, prof, node_ids) -> None:
         """What QEMU's virtio_mem_device_realize() and memory_device_pre_plug() refuse."""
+        if self.virtio_mem and not prof.has_virtio_mem:
+            raise ConfigError(f"{where}.virtio_mem: the virtio-mem driver first appeared in 5.8; "
+                              f"profile {prof.name} has none")
         seen = set()
         for i, v in enumerate(self.virtio_mem):
             w = f"{where}.virtio_mem[{i}]"
