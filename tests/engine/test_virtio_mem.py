@@ -358,3 +358,16 @@ def test_auto_movable_puts_virtio_mem_units_in_movable_while_the_ratio_allows():
     assert zones[0] == "Movable" and "Normal" in zones
     g = m.groups[dev(m)["mgid"]]
     assert g.present_movable_pages + g.present_kernel_pages == len(zones) * m.ppb
+
+
+def test_lesson_expect_device_checks_sizes_and_the_timer():
+    from engine.lessons import check_expect, snapshot
+    m = vm_machine()
+    res = ok(m.resize("vmem0", 256 * MiB))
+    after = snapshot(m)
+    good = {"expect": {"device": {"vmem0": {"requested_mb": 256, "plugged_mb": 256, "mode": "SBM",
+                                            "retry_due_s": False, "broken": False}}}}
+    assert check_expect(good, res, None, after) == []
+    bad = {"expect": {"device": {"vmem0": {"plugged_mb": 128, "retry_due_s": 50}, "nope": {}}}}
+    problems = check_expect(bad, res, None, after)
+    assert len(problems) == 3 and any("plugged_mb is 256" in p for p in problems)
