@@ -28,6 +28,10 @@ def print_report(doc: dict, console: Console | None = None) -> None:
         dt, df = mi["MemTotal"] - prev["MemTotal"], mi["MemFree"] - prev["MemFree"]
         con.print(f"    MemTotal {mi['MemTotal']} kB ({dt:+d}) · MemFree {mi['MemFree']} kB ({df:+d})")
         prev = mi
+        for d in st.get("devices", []):
+            timer = f" · retry at {d['retry_due_s']:g} s" if d["retry_due_s"] is not None else ""
+            con.print(f"    {d['id']} ({d['mode']}): requested {d['requested_size'] >> 20} MiB · "
+                      f"plugged {d['plugged_size'] >> 20} MiB{timer}" + (" · broken" if d["broken"] else ""))
         if st["ranges"]:
             t = Table(box=None, padding=(0, 1), show_header=True, header_style="dim")
             for col in ("pfns", "state", "kpageflags"):
