@@ -15,7 +15,16 @@ from textual.widgets.option_list import Option
 
 class SafeModal(ModalScreen):
     """A modal that answers once: queued keys after its answer (a second enter, escape) and
-    answers while it is not the top screen are ignored instead of popping someone else."""
+    answers while it is not the top screen are ignored instead of popping someone else.
+
+    Its frame never gets narrower than MIN_WIDTH cells: in a terminal smaller than that it is
+    clipped instead (text wrapped to zero width raises inside rich, which took the app down
+    when a dialog was open in a 1x1 terminal)."""
+
+    DEFAULT_CSS = """
+    SafeModal > #frame { min-width: 24; min-height: 4; }
+    SafeModal OptionList { min-width: 16; }
+    """
 
     _answered = False
 
