@@ -141,10 +141,21 @@ def auto_start(m, size: int) -> int:
     return int(cands[fits[0]]) if len(fits) else int(cands[-1])
 
 
+# who refuses a zero-sized device, per `via` (the caller of add_memory)
+EMPTY_DEVICE_CHECK = {
+    "acpi": "acpi_memory_enable_device: total_length == 0 (\"device is empty\")",
+    "driver": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+}
+
+
 def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
     """__add_memory() -> add_memory_resource(): the whole hot-add, all or nothing."""
     name = "System RAM" if via == "acpi" else "System RAM (kmem)"
     caller = "acpi_memory_enable_device" if via == "acpi" else "add_memory_driver_managed"
+    if not size:
+        # the drivers never call add_memory for nothing: they refuse an empty device first
+        raise OpFailed("EINVAL", "an empty memory device (size 0) cannot be added",
+                       EMPTY_DEVICE_CHECK.get(via, EMPTY_DEVICE_CHECK["acpi"]))
     tx.call(caller, f"start={start:#x}, size={size:#x}, node={nid}")
     with tx.nest():
         register_memory_resource(m, tx, start, size, name)
@@ -457,10 +468,10 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         check_hotplug_memory_range(m, tx, start, size)
         lo, hi = start >> ps, (start + size) >> ps
         blocks = range(lo // m.ppb, hi // m.ppb)
-        missing = [b for b in blocks if not (b < m.blks.size and m.blks.exists[b])]
-        if missing or any(m.blks.boot[b] for b in blocks):
+        missing, boot = _first_missing_or_boot(m, blocks)
+        if missing is not None or boot:
             raise OpFailed("EINVAL", f"[{start:#x}-{start + size - 1:#x}] is not hot-added memory"
-                           + (f" (no memory block {missing[0]})" if missing else " (boot memory)"),
+                           + (f" (no memory block {missing})" if missing is not None else " (boot memory)"),
                            "remove_memory: only ranges added with add_memory can be removed")
         for b in blocks:
             if m.blks.online[b]:
@@ -510,6 +521,20 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         _release_resources(m, tx, lo, hi)
         tx.call("release_mem_region_adjustable", f"{start:#x}, {size:#x}")
         try_offline_node(m, tx)
+
+
+def _first_missing_or_boot(m, blocks: range) -> tuple[int | None, bool]:
+    """The first block of the range that does not exist, and whether any is a boot block;
+    vectorised and bounded by the blocks that exist, so a range of petabytes costs nothing."""
+    b0, b1 = blocks.start, blocks.stop
+    known = max(b0, min(b1, m.blks.size))
+    exists = m.blks.exists[b0:known]
+    holes = np.flatnonzero(~exists)
+    if len(holes):
+        return b0 + int(holes[0]), False
+    if known < b1:
+        return known, False
+    return None, bool(m.blks.boot[b0:b1].any())
 
 
 def _rfc_selfhosted(m, b: int) -> bool:

@@ -164,7 +164,7 @@ def test_deeply_nested_toml_is_one_line_error(text, where):
 @pytest.mark.parametrize("extra, key", [
     ("expect = 5", "expect"),
     ('expect = "ok"', "expect"),
-    ("expect = { no_such_fact = 1 }", "expect"),
+    ("expect = [{ ok = true }]", "expect"),
     ("wait = [1]", "wait"),
     ('wait = "x"', "wait"),
     ('wait = { prompt = 5 }', "wait"),
