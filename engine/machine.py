@@ -21,6 +21,7 @@ from .journal import Journal
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
+from .resmap import ResourceMap
 from .tx import Columns, Tx
 
 
@@ -88,7 +89,7 @@ class Machine:
                              "boot": (np.bool_, False)})
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
-        self.res: dict[int, Resource] = {}   # hot-added System RAM resources by id
+        self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
@@ -454,21 +455,18 @@ class Machine:
         return None
 
     def resources(self) -> list[dict]:
-        out = []
-        for rid in sorted(self.res, key=lambda r: self.res[r].start_pfn):
-            r = self.res[rid]
-            out.append({"id": rid, "start": r.start_pfn << self.page_shift,
-                        "size": (r.end_pfn - r.start_pfn) << self.page_shift,
-                        "end": r.end_pfn << self.page_shift, "start_pfn": r.start_pfn,
-                        "end_pfn": r.end_pfn, "node": r.node, "via": r.via, "memmap": r.memmap,
-                        "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))})
-        return out
+        return [self._resource_dict(r) for r in self.res.ordered()]
+
+    def _resource_dict(self, r: Resource) -> dict:
+        ps = self.page_shift
+        return {"id": r.id, "start": r.start_pfn << ps, "size": (r.end_pfn - r.start_pfn) << ps,
+                "end": r.end_pfn << ps, "start_pfn": r.start_pfn, "end_pfn": r.end_pfn,
+                "node": r.node, "via": r.via, "memmap": r.memmap,
+                "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))}
 
     def resource_at(self, pfn: int) -> dict | None:
-        for r in self.resources():
-            if r["start_pfn"] <= pfn < r["end_pfn"]:
-                return r
-        return None
+        r = self.res.containing(pfn)
+        return None if r is None else self._resource_dict(r)
 
     def meminfo(self) -> dict:
         from .procfs import meminfo

@@ -65,27 +65,14 @@ def mhp_supports_memmap_on_memory(m, size: int | None = None) -> tuple[bool, str
 # ==========================================================================================
 # hot add
 # ==========================================================================================
-def _resource_index(m):
-    """Hot-added ranges as sorted numpy arrays (cached per machine generation)."""
-    cache = getattr(m, "_res_index", None)
-    if cache is not None and cache[0] == m.generation:
-        return cache[1], cache[2]
-    items = sorted((r.start_pfn, r.end_pfn) for r in m.res.values())
-    starts = np.array([a for a, _ in items], dtype=np.int64)
-    ends = np.array([b for _, b in items], dtype=np.int64)
-    m._res_index = (m.generation, starts, ends)
-    return starts, ends
-
-
 def _overlaps(m, lo: int, hi: int) -> str | None:
     for nd in m.nodes.values():
         for a, b in nd.boot_ranges:
             if a < hi and lo < b:
                 return "boot System RAM"
-    starts, ends = _resource_index(m)
-    i = int(np.searchsorted(starts, hi)) - 1      # last resource starting below hi
-    if i >= 0 and ends[i] > lo:
-        a, b = int(starts[i]), int(ends[i])
+    hit = m.res.overlapping(lo, hi)
+    if hit:
+        a, b = hit[0].start_pfn, hit[0].end_pfn
         return f"System RAM [{a << m.page_shift:#x}-{(b << m.page_shift) - 1:#x}]"
     return None
 
@@ -126,19 +113,7 @@ def auto_start(m, size: int) -> int:
     base = max(boot_end, 4 << 30 if m.arch.name == "x86_64" else 0)
     align = max(m.block_size, 1 << 30)
     base = -(-base // align) * align
-    bs = m.block_size
-    starts, ends = _resource_index(m)
-    starts, ends = starts << ps, ends << ps
-    keep = ends > base
-    starts, ends = starts[keep], ends[keep]
-    # candidate positions: the base, and the block-aligned end of every range after it
-    cands = np.concatenate(([base], -(-ends // bs) * bs))
-    nxt = np.concatenate((starts, [1 << 62]))      # the range that follows each candidate
-    order = np.searchsorted(starts, cands, side="left")
-    limit = nxt[np.minimum(order, len(nxt) - 1)]
-    prev_end = np.concatenate(([0], ends))[order]   # the range before must end by then
-    fits = np.flatnonzero((limit - cands >= size) & (cands >= base) & (prev_end <= cands))
-    return int(cands[fits[0]]) if len(fits) else int(cands[-1])
+    return m.res.first_fit(base, size, m.block_size, ps)
 
 
 # who refuses a zero-sized device, per `via` (the caller of add_memory)
@@ -546,9 +521,8 @@ def _rfc_selfhosted(m, b: int) -> bool:
 
 def _release_resources(m, tx, lo: int, hi: int) -> None:
     """release_mem_region_adjustable(): trim or split the System RAM resources."""
-    for rid, r in sorted(m.res.items()):
-        if r.end_pfn <= lo or r.start_pfn >= hi:
-            continue
+    for r in m.res.overlapping(lo, hi):
+        rid = r.start_pfn
         tx.journal.dict_del(m.res, rid)
         pieces = []
         if r.start_pfn < lo:
