@@ -18,6 +18,7 @@ from .config import MachineConfig
 from .errors import Cancelled, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
+from .memory_group import MemoryGroup
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
@@ -112,10 +113,11 @@ class Machine:
         self.blks = Columns({"exists": (np.bool_, False), "online": (np.bool_, False),
                              "zone": (np.int8, -1), "node": (np.int16, -1),
                              "nr_vmemmap": (np.int32, 0), "res": (np.int64, -1),
-                             "boot": (np.bool_, False)})
+                             "boot": (np.bool_, False), "group": (np.int32, -1)})
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
+        self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
@@ -141,6 +143,11 @@ class Machine:
             sections_per_block=self.spb, pages_per_block=self.ppb, block_size=self.block_size,
             struct_page_size=self.struct_page_size, pageblock_pages=self.pageblock_pages,
             max_pfn=self.max_pfn, phys_bits=a.phys_bits, pmd_size=a.pmd_size)
+        # virtio-mem devices are probed once the machine is up; their retry timers run on
+        # the machine's clock, which only `tick` steps advance
+        self.clock_ms = 0
+        from .virtio_mem import probe_devices
+        probe_devices(self)
 
     # =====================================================================================
     # boot
@@ -282,6 +289,14 @@ class Machine:
     def free(self, node: int = 0, zone=None, pages=None, kind="movable", block=None) -> OpResult:
         return self.apply({"op": "free", "node": node, "zone": zone, "pages": pages,
                            "kind": kind, "block": block})
+
+    def resize(self, device: str, requested_size) -> OpResult:
+        """QEMU `qom-set <device> requested-size <size>` on a virtio-mem device."""
+        return self.apply({"op": "resize", "device": device, "requested_size": requested_size})
+
+    def pass_time(self, seconds) -> OpResult:
+        """The `tick` step: time passes and the virtio-mem retry timers that expire fire."""
+        return self.apply({"op": "tick", "seconds": seconds})
 
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
@@ -585,6 +600,22 @@ class Machine:
                         "free": sum(z.free for z in zs), "distances": list(nd.distances)})
         return out
 
+    @property
+    def uptime_s(self) -> float:
+        """Seconds the machine has run: advanced only by `tick` steps."""
+        return self.clock_ms / 1000
+
+    def virtio_mem_devices(self) -> list[dict]:
+        """Every virtio-mem device: id, name, node, addr, size, block_size, mode (SBM/BBM),
+        subblock/big block size, requested_size, plugged_size, retry timer, blocks."""
+        from .virtio_mem import device_info
+        return [device_info(self, vm) for vm in self.virtio_mem.values()]
+
+    def virtio_mem_at(self, pfn: int) -> dict | None:
+        """The virtio-mem device whose region holds pfn (with that block's plug state)."""
+        from .virtio_mem import device_at
+        return device_at(self, pfn)
+
     def fingerprint(self) -> str:
         """A hash of the whole machine state: equal iff the states are equal."""
         h = hashlib.sha256()
@@ -597,6 +628,8 @@ class Machine:
             h.update(repr((nid, self.nodes[nid].online)).encode())
         h.update(repr(sorted(self.res.items())).encode())
         h.update(repr(sorted((k, v.as_dict()) for k, v in self.altmaps.items())).encode())
+        h.update(repr(sorted((k, v.as_dict()) for k, v in self.groups.items())).encode())
+        h.update(repr((self.clock_ms, [v.as_dict() for v in self.virtio_mem.values()])).encode())
         h.update(repr(sorted(self.vmap.items())).encode())
         h.update(repr(sorted(self.ptables.items())).encode())
         h.update(repr(vars(self.counters)).encode())
