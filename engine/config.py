@@ -284,12 +284,6 @@ class MachineConfig:
                 raise ConfigError(f"{w}.requested_size: must not exceed size ({format_size(v.size)})")
 
 
-def virtio_mem_default_block_size(arch) -> int:
-    """QEMU virtio_mem_default_block_size(): the host's THP size, i.e. one PMD mapping
-    (2M on x86_64 and arm64/4k, 512M on arm64/64k; 2M on ppc64 radix)."""
-    return arch.pmd_size
-
-
     def _check_types(self, where: str) -> None:
         """Each field's Python type, from FIELD_TYPES, before any value is looked at."""
         for name, (types, what) in FIELD_TYPES.items():
@@ -332,6 +326,12 @@ FIELD_TYPES: dict[str, tuple[tuple, str]] = {
     "hugetlb": ((bool,), "true or false"),
     "pageblock_order": ((int, None), "an integer"),
 }
+
+
+def virtio_mem_default_block_size(arch) -> int:
+    """QEMU virtio_mem_default_block_size(): the host's THP size, i.e. one PMD mapping
+    (2M on x86_64 and arm64/4k, 512M on arm64/64k; 2M on ppc64 radix)."""
+    return arch.pmd_size
 
 
 def _is_int(v) -> bool:
