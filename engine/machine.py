@@ -15,13 +15,14 @@ import numpy as np
 
 from .arch import get_arch, with_overrides
 from .config import MachineConfig
-from .errors import OpFailed, ERRNO_TEXT
+from .errors import Cancelled, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
 from .memory_group import MemoryGroup
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
+from .resmap import ResourceMap
 from .tx import Columns, Tx
 
 
@@ -36,6 +37,11 @@ class OpResult:
     events: list[Event] = field(default_factory=list)
     dmesg: list[str] = field(default_factory=list)
     left_behind: list[str] = field(default_factory=list)
+    # the memory block devices the operation created (hot_add: the new memoryN), in order
+    blocks: list[int] = field(default_factory=list)
+    # the pfn ranges [lo, hi) whose state the operation changed (allocated, pinned, migrated,
+    # added or removed pages), merged and sorted; at most CHANGED_LIMIT ranges
+    changed: list[tuple[int, int]] = field(default_factory=list)
 
     def summary(self) -> str:
         what = f"{self.op}(" + ", ".join(f"{k}={_fmt_arg(v)}" for k, v in self.args.items()) + ")"
@@ -47,7 +53,28 @@ class OpResult:
         return {"op": self.op, "args": self.args, "ok": self.ok, "errno": self.errno,
                 "error": self.error, "check": self.check,
                 "events": [e.line() for e in self.events], "dmesg": list(self.dmesg),
-                "left_behind": list(self.left_behind)}
+                "left_behind": list(self.left_behind), "blocks": list(self.blocks),
+                "changed": [list(r) for r in self.changed]}
+
+
+CHANGED_LIMIT = 256
+
+
+def merge_ranges(ranges: list[tuple[int, int]], limit: int = CHANGED_LIMIT) -> list[tuple[int, int]]:
+    """Sorted, merged [lo, hi) ranges; past `limit` the closest neighbours are joined."""
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    while len(out) > limit:
+        # join the pair with the smallest gap (rare: scattered single-page changes)
+        gaps = [out[i + 1][0] - out[i][1] for i in range(len(out) - 1)]
+        i = gaps.index(min(gaps))
+        out[i][1] = out[i + 1][1]
+        del out[i + 1]
+    return [(lo, hi) for lo, hi in out]
 
 
 def _fmt_arg(v) -> str:
@@ -89,7 +116,7 @@ class Machine:
                              "boot": (np.bool_, False), "group": (np.int32, -1)})
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
-        self.res: dict[int, Resource] = {}   # hot-added System RAM resources by id
+        self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
         self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
@@ -103,6 +130,7 @@ class Machine:
         # called as progress_hook(what, done, total) inside long loops (large adds and
         # removals); a front end can use it to show progress and to let its own thread run
         self.progress_hook = None
+        self._progress = [0, 0]        # (units done, estimated total) of the running operation
         self.generation = 0
         self.history: list[dict] = []
         self._undo: list[tuple[dict, Journal, OpResult]] = []
@@ -132,14 +160,20 @@ class Machine:
     # transactions, undo, redo
     # =====================================================================================
     def apply(self, op: dict) -> OpResult:
-        """Run one operation (a scenario step's table) as a transaction."""
+        """Run one operation (a scenario step's table) as a transaction.
+
+        A refusal is a result, never an exception. An exception from inside (a progress hook
+        raising `Cancelled`, or an engine bug) rolls the machine back exactly and propagates."""
         from .ops import dispatch, normalise
         try:
             name, args = normalise(self, op)
         except OpFailed as e:
-            return OpResult(op=str(op.get("op")), args={k: v for k, v in op.items() if k != "op"},
+            table = op if isinstance(op, dict) else {}
+            return OpResult(op=str(table.get("op")), args={k: v for k, v in table.items() if k != "op"},
                             ok=False, errno=e.errno, error=e.message, check=e.check)
         tx = Tx()
+        self.store.touched = []
+        self._progress = [0, self._estimate_work(name, args)]
         try:
             dispatch(self, tx, name, args)
         except OpFailed as e:
@@ -150,13 +184,20 @@ class Machine:
                            left_behind=left)
             if left:
                 # the kernel's error path keeps these changes: commit them as they are
+                res.changed = merge_ranges(self.store.touched)
                 self._commit(op, tx, res)
             else:
                 tx.journal.rollback()
             return res
+        except BaseException:
+            tx.journal.rollback()
+            raise
+        finally:
+            touched, self.store.touched = self.store.touched, None
         tx.trail.finish()
         res = OpResult(op=name, args=args, ok=True, events=tx.trail.events, dmesg=tx.trail.dmesg,
-                       left_behind=list(tx.left_behind))
+                       left_behind=list(tx.left_behind), blocks=list(tx.created_blocks),
+                       changed=merge_ranges(touched))
         self._commit(op, tx, res)
         return res
 
@@ -178,12 +219,38 @@ class Machine:
         return bool(self._redo)
 
     def undo(self) -> bool:
-        """Take back the last operation that changed the machine."""
+        """Take back the last operation that changed the machine.
+
+        The progress hook is called while a long journal rolls back; if it raises `Cancelled`
+        the rollback still completes and the operation is applied again (the engine is
+        deterministic: the state is exactly as before the undo), then `Cancelled` propagates."""
         if not self._undo:
             return False
-        op, journal, _ = self._undo.pop()
-        journal.rollback()
+        op, journal, result = self._undo.pop()
+        hook = self.progress_hook
+        cancelled: Cancelled | None = None
+
+        def progress(done: int, total: int) -> None:
+            nonlocal cancelled
+            if hook is None or cancelled is not None:
+                return
+            try:
+                hook("undo " + str(op.get("op")), done, total)
+            except Cancelled as exc:
+                cancelled = exc
+
+        journal.rollback(progress)
         self.history.pop()
+        if cancelled is not None:
+            self.generation += 1
+            self._redoing = True        # the redo stack is untouched by this re-apply
+            self.progress_hook = None
+            try:
+                self.apply(op)
+            finally:
+                self._redoing = False
+                self.progress_hook = hook
+            raise cancelled
         self._redo.append(op)
         self.generation += 1
         return True
@@ -234,10 +301,32 @@ class Machine:
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
 
-    def tick(self, what: str, done: int, total: int) -> None:
+    def tick(self, what: str, done: int = 0, total: int = 0) -> None:
+        """One unit of a long loop (a section added or removed, a block onlined or offlined).
+
+        The count is operation-wide (`_progress`: done, estimated total), whatever loop the
+        caller is in; every 16th unit the progress hook hears the step and the count."""
         hook = self.progress_hook
-        if hook is not None and (done & 15) == 0:
-            hook(what, done, total)
+        if hook is None:
+            return
+        prog = self._progress
+        prog[0] += 1
+        if (prog[0] & 15) == 0:
+            hook(what, prog[0], max(prog[1], prog[0]))
+
+    def _estimate_work(self, name: str, args: dict) -> int:
+        """How many tick units an operation will take, for the progress display (an estimate:
+        sections for adds and removals, plus blocks for onlining and offlining them)."""
+        size = args.get("size")
+        if not isinstance(size, int) or size <= 0:
+            return 0
+        sections = size // (self.pps << self.page_shift)
+        blocks = size // self._block_size if self._block_size else 0
+        if name == "eject":
+            return sections + blocks
+        if name == "hot_add" and self.auto_online != "offline":
+            return sections + blocks
+        return sections
 
     # =====================================================================================
     # geometry helpers used across the engine
@@ -278,13 +367,16 @@ class Machine:
         return self.boot_zone_of_pfn(pfn)
 
     def boot_zone_of_pfn(self, pfn: int) -> Zone | None:
+        """The boot zone holding pfn: early_pfn_to_nid() is per pfn, not per section (two
+        nodes can share a section when sections are larger than a node's memory)."""
         nid = int(self.secs.node[pfn // self.pps]) if pfn // self.pps < self.secs.size else -1
         if nid < 0:
             return None
-        for z in self.node_zones(nid):
-            for lo, hi in z.boot_ranges:
-                if lo <= pfn < hi:
-                    return z
+        for n in [nid] + [x for x in self.nodes if x != nid]:
+            for z in self.node_zones(n):
+                for lo, hi in z.boot_ranges:
+                    if lo <= pfn < hi:
+                        return z
         return None
 
     def zone_ranges(self, z: Zone) -> list[tuple[int, int]]:
@@ -303,7 +395,10 @@ class Machine:
             firsts = np.concatenate(([sel[0]], sel[breaks + 1]))
             lasts = np.concatenate((sel[breaks], [sel[-1]]))
             out = [(int(f) * ppb, (int(l) + 1) * ppb) for f, l in zip(firsts, lasts)]
-        boot_sel = np.flatnonzero(online & b.boot[:n] & ((b.zone[:n] == z.idx) | (b.zone[:n] < 0)))
+        # a boot block may hold several nodes' RAM: each node's part is found by its ranges
+        nb = min(n, self.nboot_blocks)
+        boot_sel = np.flatnonzero(b.exists[:nb] & b.online[:nb] & b.boot[:nb]
+                                  & ((b.zone[:nb] == z.idx) | (b.zone[:nb] < 0)))
         if len(boot_sel):
             ram = self.nodes[z.node].boot_ranges
             for blk in boot_sel.tolist():
@@ -333,7 +428,7 @@ class Machine:
         if len(sel):
             ends += [int(sel[0]) * self.ppb, (int(sel[-1]) + 1) * self.ppb]
         nb = self.nboot_blocks          # boot blocks all sit below this id
-        bb = b.online[:nb] & b.boot[:nb] & (b.node[:nb] == z.node) & ((b.zone[:nb] == z.idx) | (b.zone[:nb] < 0))
+        bb = b.online[:nb] & b.boot[:nb] & ((b.zone[:nb] == z.idx) | (b.zone[:nb] < 0))
         boot_sel = np.flatnonzero(bb)
         if len(boot_sel):
             # only the outermost boot blocks holding RAM of this zone set the extent
@@ -365,8 +460,34 @@ class Machine:
         n = self.secs.size
         return np.flatnonzero(self.secs.present[:n]).astype(np.int64)
 
+    # one value per pfn: a read this wide is a mistake, not a screen (16M pfns = 16 MiB)
+    MAX_PFN_READ = 1 << 24
+
+    def _pfn_arg(self, what: str, pfn, end: bool = False) -> int:
+        """pfn as an int inside the physical address space (end=True: an exclusive end)."""
+        if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
+            raise ValueError(f"{what}: expected a pfn (an integer), got {type(pfn).__name__}")
+        pfn = int(pfn)
+        top = self.max_pfn if end else self.max_pfn - 1
+        if not 0 <= pfn <= top:
+            raise ValueError(f"{what}: pfn {pfn:#x} is outside the physical address space "
+                             f"[0x0-{self.max_pfn - 1:#x}]")
+        return pfn
+
+    def _range_arg(self, what: str, lo, hi, per_pfn: bool = False) -> tuple[int, int]:
+        lo, hi = self._pfn_arg(what, lo), self._pfn_arg(what, hi, end=True)
+        if hi < lo:
+            raise ValueError(f"{what}: range [{lo:#x}, {hi:#x}) ends before it starts")
+        if per_pfn and hi - lo > self.MAX_PFN_READ:
+            raise ValueError(f"{what}: {hi - lo} pfns is more than one read gives "
+                             f"({self.MAX_PFN_READ}); read runs or aggregates instead")
+        return lo, hi
+
     def pfn_states(self, lo: int, hi: int) -> np.ndarray:
-        return self.store.get(max(0, lo), max(0, min(hi, self.max_pfn)))
+        # the grid reads past the end of the space at its last row: clip, then bound
+        lo, hi = max(0, int(lo)), max(0, min(int(hi), self.max_pfn))
+        lo, hi = self._range_arg("pfn_states", min(lo, hi), hi, per_pfn=True)
+        return self.store.get(lo, hi)
 
     def state_runs(self, lo: int, hi: int):
         return self.store.runs(max(0, lo), max(0, min(hi, self.max_pfn)))
@@ -378,19 +499,45 @@ class Machine:
 
     def struct_page(self, pfn: int) -> dict:
         from .query import struct_page
-        return struct_page(self, pfn)
+        return struct_page(self, self._pfn_arg("struct_page", pfn))
 
     def section(self, nr: int) -> dict:
         from .query import section_info
-        return section_info(self, nr)
+        if isinstance(nr, bool) or not isinstance(nr, (int, np.integer)):
+            raise ValueError(f"section: expected a section number, got {type(nr).__name__}")
+        last = (self.max_pfn - 1) // self.pps
+        if not 0 <= nr <= last:
+            raise ValueError(f"section: {nr} is outside the physical address space (0-{last})")
+        return section_info(self, int(nr))
 
     def backing_of(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Walks present sections only, so a range across the whole space costs what is there."""
         from .query import backing_of
-        return backing_of(self, lo, hi)
+        lo, hi = self._range_arg("backing_of", lo, hi)
+        out: list[tuple[int, int]] = []
+        for a, b in self._present_runs(lo, hi):
+            for seg in backing_of(self, a, b):
+                if out and out[-1][1] == seg[0]:
+                    out[-1] = (out[-1][0], seg[1])
+                else:
+                    out.append(seg)
+        return out
+
+    def _present_runs(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """[lo, hi) cut to the runs of present sections."""
+        secs = self.present_sections()
+        secs = secs[(secs >= lo // self.pps) & (secs < -(-hi // self.pps))]
+        if not len(secs):
+            return []
+        breaks = np.flatnonzero(np.diff(secs) != 1)
+        firsts = np.concatenate(([secs[0]], secs[breaks + 1]))
+        lasts = np.concatenate((secs[breaks], [secs[-1]]))
+        return [(max(lo, int(f) * self.pps), min(hi, (int(l) + 1) * self.pps))
+                for f, l in zip(firsts, lasts)]
 
     def served_by(self, pfn: int):
         from .query import served_by
-        return served_by(self, pfn)
+        return served_by(self, self._pfn_arg("served_by", pfn))
 
     def blocks(self) -> list[dict]:
         from .memory_block import block_sysfs
@@ -410,21 +557,18 @@ class Machine:
         return None
 
     def resources(self) -> list[dict]:
-        out = []
-        for rid in sorted(self.res, key=lambda r: self.res[r].start_pfn):
-            r = self.res[rid]
-            out.append({"id": rid, "start": r.start_pfn << self.page_shift,
-                        "size": (r.end_pfn - r.start_pfn) << self.page_shift,
-                        "end": r.end_pfn << self.page_shift, "start_pfn": r.start_pfn,
-                        "end_pfn": r.end_pfn, "node": r.node, "via": r.via, "memmap": r.memmap,
-                        "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))})
-        return out
+        return [self._resource_dict(r) for r in self.res.ordered()]
+
+    def _resource_dict(self, r: Resource) -> dict:
+        ps = self.page_shift
+        return {"id": r.id, "start": r.start_pfn << ps, "size": (r.end_pfn - r.start_pfn) << ps,
+                "end": r.end_pfn << ps, "start_pfn": r.start_pfn, "end_pfn": r.end_pfn,
+                "node": r.node, "via": r.via, "memmap": r.memmap,
+                "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))}
 
     def resource_at(self, pfn: int) -> dict | None:
-        for r in self.resources():
-            if r["start_pfn"] <= pfn < r["end_pfn"]:
-                return r
-        return None
+        r = self.res.containing(pfn)
+        return None if r is None else self._resource_dict(r)
 
     def meminfo(self) -> dict:
         from .procfs import meminfo
@@ -444,7 +588,7 @@ class Machine:
 
     def kpageflags(self, lo: int, hi: int) -> np.ndarray:
         from .procfs import kpageflags
-        return kpageflags(self, lo, hi)
+        return kpageflags(self, *self._range_arg("kpageflags", lo, hi, per_pfn=True))
 
     def nodes_info(self) -> list[dict]:
         out = []

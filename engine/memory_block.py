@@ -233,7 +233,6 @@ def block_sysfs(m, b: int) -> dict:
     online = bool(m.blks.online[b])
     z = int(m.blks.zone[b])
     rid = int(m.blks.res[b])
-    res_ids = sorted(m.res, key=lambda r: m.res[r].start_pfn)
     return {
         "id": b,
         "state": "online" if online else "offline",
@@ -247,6 +246,6 @@ def block_sysfs(m, b: int) -> dict:
         "start_pfn": lo,
         "end_pfn": hi,
         "zone": ZONE_NAMES[z] if (online and z >= 0) else None,
-        "resource": res_ids.index(rid) if rid in m.res else None,
+        "resource": m.res.index(rid) if rid in m.res else None,
         "boot": bool(m.blks.boot[b]),
     }

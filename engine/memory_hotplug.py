@@ -65,27 +65,14 @@ def mhp_supports_memmap_on_memory(m, size: int | None = None) -> tuple[bool, str
 # ==========================================================================================
 # hot add
 # ==========================================================================================
-def _resource_index(m):
-    """Hot-added ranges as sorted numpy arrays (cached per machine generation)."""
-    cache = getattr(m, "_res_index", None)
-    if cache is not None and cache[0] == m.generation:
-        return cache[1], cache[2]
-    items = sorted((r.start_pfn, r.end_pfn) for r in m.res.values())
-    starts = np.array([a for a, _ in items], dtype=np.int64)
-    ends = np.array([b for _, b in items], dtype=np.int64)
-    m._res_index = (m.generation, starts, ends)
-    return starts, ends
-
-
 def _overlaps(m, lo: int, hi: int) -> str | None:
     for nd in m.nodes.values():
         for a, b in nd.boot_ranges:
             if a < hi and lo < b:
                 return "boot System RAM"
-    starts, ends = _resource_index(m)
-    i = int(np.searchsorted(starts, hi)) - 1      # last resource starting below hi
-    if i >= 0 and ends[i] > lo:
-        a, b = int(starts[i]), int(ends[i])
+    hit = m.res.overlapping(lo, hi)
+    if hit:
+        a, b = hit[0].start_pfn, hit[0].end_pfn
         return f"System RAM [{a << m.page_shift:#x}-{(b << m.page_shift) - 1:#x}]"
     return None
 
@@ -126,27 +113,22 @@ def auto_start(m, size: int) -> int:
     base = max(boot_end, 4 << 30 if m.arch.name == "x86_64" else 0)
     align = max(m.block_size, 1 << 30)
     base = -(-base // align) * align
-    bs = m.block_size
-    starts, ends = _resource_index(m)
-    starts, ends = starts << ps, ends << ps
-    # virtio-mem devices hold their whole region in QEMU's device memory
+    # virtio-mem devices hold their whole region in QEMU's device memory: skip over them
     from .virtio_mem import device_regions
     regions = device_regions(m)
-    if regions:
-        starts = np.concatenate((starts, [a for a, _, _ in regions])).astype(np.int64)
-        ends = np.concatenate((ends, [b for _, b, _ in regions])).astype(np.int64)
-        order = np.argsort(starts, kind="stable")
-        starts, ends = starts[order], ends[order]
-    keep = ends > base
-    starts, ends = starts[keep], ends[keep]
-    # candidate positions: the base, and the block-aligned end of every range after it
-    cands = np.concatenate(([base], -(-ends // bs) * bs))
-    nxt = np.concatenate((starts, [1 << 62]))      # the range that follows each candidate
-    order = np.searchsorted(starts, cands, side="left")
-    limit = nxt[np.minimum(order, len(nxt) - 1)]
-    prev_end = np.concatenate(([0], ends))[order]   # the range before must end by then
-    fits = np.flatnonzero((limit - cands >= size) & (cands >= base) & (prev_end <= cands))
-    return int(cands[fits[0]]) if len(fits) else int(cands[-1])
+    while True:
+        cur = m.res.first_fit(base, size, m.block_size, ps)
+        clash = next((end for begin, end, _ in regions if begin < cur + size and cur < end), None)
+        if clash is None:
+            return cur
+        base = clash
+
+
+# who refuses a zero-sized device, per `via` (the caller of add_memory)
+EMPTY_DEVICE_CHECK = {
+    "acpi": "acpi_memory_enable_device: total_length == 0 (\"device is empty\")",
+    "driver": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+}
 
 
 def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tuple[str, ...] = (),
@@ -161,6 +143,10 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tupl
     if name is None:
         name = "System RAM" if via == "acpi" else "System RAM (kmem)"
     caller = "acpi_memory_enable_device" if via == "acpi" else "add_memory_driver_managed"
+    if not size:
+        # the drivers never call add_memory for nothing: they refuse an empty device first
+        raise OpFailed("EINVAL", "an empty memory device (size 0) cannot be added",
+                       EMPTY_DEVICE_CHECK.get(via, EMPTY_DEVICE_CHECK["acpi"]))
     tx.call(caller, f"start={start:#x}, size={size:#x}, " +
             (f"mgid={nid}, MHP_NID_IS_MGID" if mg.MHP_NID_IS_MGID in mhp_flags else f"node={nid}"))
     with tx.nest():
@@ -261,6 +247,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
     if m.auto_online != "offline":
         from .memory_block import device_online_block
         for b in range(lo // m.ppb, hi // m.ppb):
+            m.tick("online_pages")
             try:
                 device_online_block(m, tx, b, m.auto_online, sub=True)
             except OpFailed as e:
@@ -342,6 +329,7 @@ def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_
            "nr_vmemmap": nr_vmemmap, "boot": False, "group": mgid}
     for b in range(b0, b1):
         bl.set_row(b, row, tx.journal)
+    tx.created_blocks.extend(range(b0, b1))
     tx.call("create_memory_block_devices", f"memory{b0}" + (f"..memory{b1 - 1}" if b1 - b0 > 1 else ""),
             f"offline, nr_vmemmap_pages={nr_vmemmap}")
 
@@ -450,10 +438,10 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         check_hotplug_memory_range(m, tx, start, size)
         lo, hi = start >> ps, (start + size) >> ps
         blocks = range(lo // m.ppb, hi // m.ppb)
-        missing = [b for b in blocks if not (b < m.blks.size and m.blks.exists[b])]
-        if missing or any(m.blks.boot[b] for b in blocks):
+        missing, boot = _first_missing_or_boot(m, blocks)
+        if missing is not None or boot:
             raise OpFailed("EINVAL", f"[{start:#x}-{start + size - 1:#x}] is not hot-added memory"
-                           + (f" (no memory block {missing[0]})" if missing else " (boot memory)"),
+                           + (f" (no memory block {missing})" if missing is not None else " (boot memory)"),
                            "remove_memory: only ranges added with add_memory can be removed")
         for b in blocks:
             if m.blks.online[b]:
@@ -516,6 +504,20 @@ def _unregister_emptied_groups(m, tx, mgids) -> None:
             mg.memory_group_unregister(m, tx, mgid)
 
 
+def _first_missing_or_boot(m, blocks: range) -> tuple[int | None, bool]:
+    """The first block of the range that does not exist, and whether any is a boot block;
+    vectorised and bounded by the blocks that exist, so a range of petabytes costs nothing."""
+    b0, b1 = blocks.start, blocks.stop
+    known = max(b0, min(b1, m.blks.size))
+    exists = m.blks.exists[b0:known]
+    holes = np.flatnonzero(~exists)
+    if len(holes):
+        return b0 + int(holes[0]), False
+    if known < b1:
+        return known, False
+    return None, bool(m.blks.boot[b0:b1].any())
+
+
 def _rfc_selfhosted(m, b: int) -> bool:
     if m.profile.memmap_rule != "rfc":
         return False
@@ -525,9 +527,8 @@ def _rfc_selfhosted(m, b: int) -> bool:
 
 def _release_resources(m, tx, lo: int, hi: int) -> None:
     """release_mem_region_adjustable(): trim or split the System RAM resources."""
-    for rid, r in sorted(m.res.items()):
-        if r.end_pfn <= lo or r.start_pfn >= hi:
-            continue
+    for r in m.res.overlapping(lo, hi):
+        rid = r.start_pfn
         tx.journal.dict_del(m.res, rid)
         pieces = []
         if r.start_pfn < lo:

@@ -44,11 +44,19 @@ class ArgError(ValueError):
         self.message = message
 
 
+# value kinds that are names: anything but a string is refused before it is looked up
+NAME_KINDS = ("via", "online_type", "auto_online", "policy", "zone", "kind")
+
+
 def parse_op(op: dict) -> tuple[str, dict]:
     """Check a step's keys and values; return (name, args) with values converted."""
+    if not isinstance(op, dict):
+        raise ArgError("op", f"a step must be a table with an 'op' key, got {type(op).__name__}")
     if "op" not in op:
         raise ArgError("op", "missing key 'op'")
     name = op["op"]
+    if not isinstance(name, str):
+        raise ArgError("op", f"expected an op name (a string), got {_type_name(name)}")
     if name not in OP_ARGS:
         raise ArgError("op", f"unknown op {name!r} (one of {', '.join(OP_ARGS)})")
     spec = OP_ARGS[name]
@@ -73,13 +81,20 @@ def parse_op(op: dict) -> tuple[str, dict]:
     return name, args
 
 
+def _type_name(value) -> str:
+    return {bool: "a boolean", list: "an array", dict: "a table", float: "a float"}.get(
+        type(value), type(value).__name__)
+
+
 def _convert(key: str, kind: str, value):
+    if kind in NAME_KINDS and not isinstance(value, str):
+        raise ArgError(key, f"{key}: expected a string, got {_type_name(value)}")
     try:
         if kind in ("size", "addr"):
             return parse_size(value, key)
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, (int, str)):
-                raise ValueError(f"{key}: expected an integer, got {value!r}")
+                raise ValueError(f"{key}: expected an integer, got {_type_name(value)}")
             v = int(value, 0) if isinstance(value, str) else value
             if v < 0:
                 raise ValueError(f"{key}: must not be negative")
