@@ -9,7 +9,7 @@ from .config import AUTO_ONLINE_TYPES, ONLINE_POLICIES, ONLINE_TYPES
 from .errors import OpFailed
 from .model import ZONE_MOVABLE, ZONE_NAMES, zone_index
 from .units import parse_size
-from . import acpi, memory_hotplug as mh, memory_block as mb, page_alloc
+from . import acpi, fault_inject, memory_hotplug as mh, memory_block as mb, page_alloc
 
 KINDS = ("movable", "unmovable", "pinned")
 KIND_CODE = {"movable": S.MOVABLE, "unmovable": S.UNMOVABLE, "pinned": S.PINNED}
@@ -28,6 +28,7 @@ OP_ARGS: dict[str, dict[str, tuple[str, bool]]] = {
              "kind": ("kind", False), "block": ("int", False)},
     "set": {"auto_online": ("auto_online", False), "online_policy": ("policy", False),
             "auto_movable_ratio": ("int", False), "memmap_on_memory": ("any", False)},
+    "inject": {"fault": ("fault", True), "errno": ("errno", False), "nth": ("int", False)},
 }
 DEFAULTS = {"hot_add": {"node": 0, "via": "acpi"}, "online": {"type": "online"},
             "alloc": {"node": 0, "kind": "movable"}, "free": {"node": 0, "kind": "movable"}}
@@ -99,6 +100,12 @@ def _convert(key: str, kind: str, value):
             return value
         if kind == "zone":
             return ZONE_NAMES[zone_index(value)]
+        if kind == "fault":
+            if value not in fault_inject.FAULT_NAMES:
+                raise ValueError(f"fault: expected one of {', '.join(fault_inject.FAULT_NAMES)}, got {value!r}")
+            return value
+        if kind == "errno":
+            return fault_inject.parse_errno(value)
         if kind == "kind":
             if value not in KINDS:
                 raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {value!r}")
@@ -138,6 +145,8 @@ def dispatch(m, tx, name: str, args: dict) -> None:
         do_free(m, tx, **args)
     elif name == "set":
         do_set(m, tx, **args)
+    elif name == "inject":
+        fault_inject.do_inject(m, tx, **args)
     else:  # pragma: no cover - parse_op refuses unknown ops
         raise OpFailed("EINVAL", f"unknown op {name}", "dispatch")
 
