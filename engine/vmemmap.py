@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import states as S
 from .errors import OpFailed
 from . import page_alloc
+from .fault_inject import should_fail
 
 
 # ------------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def _table_get(m, tx, level: str, idx: int, nid: int) -> None:
     key = (level, idx)
     if key in m.ptables:
         return
-    got = page_alloc.alloc_pages(m, tx, nid, 0, "kernel", S.PAGETABLE)
+    got = None if should_fail(tx, "pgtable") else page_alloc.alloc_pages(m, tx, nid, 0, "kernel", S.PAGETABLE)
     if not got:
         raise OpFailed("ENOMEM", f"vmemmap: no page for a {level.upper()} table on node {nid}",
                        f"vmemmap_{level}_populate: alloc_pages_node(node {nid}, GFP_KERNEL, order 0) "
@@ -165,7 +166,8 @@ def vmemmap_populate_hugepages(m, tx, va_lo: int, va_hi: int, nid: int, altmap) 
             tx.journal.dict_set(m.vmap, ("pmd", u), (pfn, nid_of(m, pfn), "altmap"))
             tx.call("vmemmap_set_pmd", f"{va_str(m, u * pmd)}", f"altmap pfn {pfn:#x}+{pmd_pages}")
         else:
-            got = page_alloc.alloc_pages(m, tx, nid, order, "kernel", S.MEMMAP_OTHER)
+            got = None if should_fail(tx, "vmemmap", pmd_pages) else \
+                page_alloc.alloc_pages(m, tx, nid, order, "kernel", S.MEMMAP_OTHER)
             if not got:
                 if not getattr(tx, "_warned_vmemmap", False):
                     tx.log(f"vmemmap alloc failure: order:{order}, mode:0x4cc0(GFP_KERNEL|__GFP_RETRY_MAYFAIL), nodemask=(null)")
@@ -202,7 +204,8 @@ def vmemmap_populate_basepages(m, tx, va_lo: int, va_hi: int, nid: int, altmap) 
             tx.journal.dict_set(m.vmap, ("pte", p), (pfn, nid_of(m, pfn), "altmap"))
             tx.call("vmemmap_pte_populate", va_str(m, p * ps), f"altmap pfn {pfn:#x}")
         else:
-            got = page_alloc.alloc_pages(m, tx, nid, 0, "kernel", S.MEMMAP_OTHER)
+            got = None if should_fail(tx, "vmemmap") else \
+                page_alloc.alloc_pages(m, tx, nid, 0, "kernel", S.MEMMAP_OTHER)
             if not got:
                 raise OpFailed("ENOMEM", f"vmemmap: no page for struct pages on node {nid} or its fallbacks",
                                "vmemmap_pte_populate: alloc_pages_node(GFP_KERNEL, order 0) failed "
