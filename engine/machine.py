@@ -128,8 +128,9 @@ class Machine:
         self.faults: dict[str, dict] = {}
         # keys of the pr_warn_once()/WARN_ON_ONCE() sites that already printed this boot
         self.printed_once: set[str] = set()
-        # the BUG() the machine stopped at (None while it runs): every operation is refused
-        self.bug: str | None = None
+        # the BUG() the machine stopped at, (message, check), None while it runs: every
+        # operation is refused until the one that hit it is undone
+        self.bug: tuple[str, str] | None = None
 
         # called as progress_hook(what, done, total) inside long loops (large adds and
         # removals); a front end can use it to show progress and to let its own thread run
@@ -169,9 +170,10 @@ class Machine:
             return OpResult(op=str(op.get("op")), args={k: v for k, v in op.items() if k != "op"},
                             ok=False, errno=e.errno, error=e.message, check=e.check)
         if self.bug is not None:
+            message, check = self.bug
             return OpResult(op=name, args=args, ok=False, errno="BUG",
-                            error=f"the machine has stopped: {self.bug}; undo to go back",
-                            check=f"{self.bug}: the kernel oopsed, nothing runs after a BUG()")
+                            error=f"the machine has stopped: {message}; undo to go back",
+                            check=f"{check} (the kernel oopsed: nothing runs after a BUG())")
         tx = Tx(dyndbg=self.config.dyndbg, faults=self.faults)
         self.store.touched = []
         try:
@@ -179,7 +181,7 @@ class Machine:
         except KernelBug as e:
             # the oops: the state is what it was when the BUG fired, and the machine stops
             tx.trail.finish()
-            tx.journal.set_attr(self, "bug", e.message)
+            tx.journal.set_attr(self, "bug", (e.message, e.check))
             res = OpResult(op=name, args=args, ok=False, errno=e.errno, error=e.message,
                            check=e.check, events=tx.trail.events, dmesg=tx.trail.dmesg,
                            left_behind=list(tx.left_behind) + [f"the machine stopped: {e.message}"])

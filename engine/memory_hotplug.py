@@ -148,14 +148,44 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
     caller = "acpi_memory_enable_device" if via == "acpi" else "add_memory_driver_managed"
     tx.call(caller, f"start={start:#x}, size={size:#x}, node={nid}")
     with tx.nest():
-        register_memory_resource(m, tx, start, size, name)
-        tx.call("add_memory_resource", f"nid={nid}, [{start:#x}-{start + size - 1:#x}]")
-        with tx.nest():
-            check_hotplug_memory_range(m, tx, start, size)
-            if nid not in m.nodes:
-                tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
-                raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
-            _add_memory_resource(m, tx, start, size, nid, via)
+        try:
+            register_memory_resource(m, tx, start, size, name)
+            tx.call("add_memory_resource", f"nid={nid}, [{start:#x}-{start + size - 1:#x}]")
+            with tx.nest():
+                check_hotplug_memory_range(m, tx, start, size)
+                if nid not in m.nodes:
+                    tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
+                    raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
+                _add_memory_resource(m, tx, start, size, nid, via)
+        except OpFailed as e:
+            if via == "acpi":
+                acpi_add_memory_failed(m, tx, e)
+            raise
+
+
+def acpi_add_memory_failed(m, tx, e: OpFailed) -> None:
+    """drivers/acpi/acpi_memhotplug.c acpi_memory_enable_device(): what the driver does with
+    an error of __add_memory() for its only range.
+
+    -EEXIST means "already used by the kernel": the range still counts as enabled, its
+    existing blocks are bound to the device and the driver attaches (returns 0). Any other
+    error skips the range; with no range enabled the driver reports "add_memory failed" and
+    acpi_memory_device_add() fails with -EINVAL, leaving the device without a driver.
+    """
+    dev = f"acpi PNP0C80:{_acpi_instance(m):02x}"
+    if e.errno == "EEXIST":
+        tx.call("acpi_memory_enable_device", "__add_memory() -> -EEXIST",
+                "counted as enabled: acpi_bind_memory_blocks(), device attached (0); nothing added")
+        return
+    tx.log(f"{dev}: add_memory failed")
+    tx.log(f"{dev}: acpi_memory_enable_device() error")
+    tx.call("acpi_memory_enable_device", f"__add_memory() -> -{e.errno}",
+            "num_enabled == 0: -EINVAL, the PNP0C80 device stays without a driver")
+
+
+def _acpi_instance(m) -> int:
+    """The ACPI instance number of a new DIMM: QEMU enumerates them in plug order."""
+    return len({r.group for r in m.res.values() if r.via == "acpi"})
 
 
 def _memmap_plan(m, tx, size: int, via: str) -> str:
@@ -334,7 +364,10 @@ def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False
                     tx.left_behind.append(
                         f"sections {added[0]}-{added[-1]} (pfn {a:#x}-{b - 1:#x}) stay present with their "
                         f"memmap: __add_pages() does not undo the sections it added")
-                    tx.log("WARNING: CPU: 0 PID: 1 at arch/x86/mm/init_64.c add_pages")
+                if m.arch.name.startswith("x86"):
+                    # x86 add_pages(): WARN_ON_ONCE(ret), once per boot
+                    tx.log_once(m.printed_once, "x86-add_pages",
+                                "WARNING: CPU: 0 PID: 1 at arch/x86/mm/init_64.c add_pages")
                 raise
             added.append(sec)
             if rfc and altmap is not None:
@@ -549,7 +582,8 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
             n_alt = sum(1 for b in blocks if b in m.altmaps)
             if m.memmap_mode != "off" and n_alt:
                 if n_alt != len(blocks):
-                    tx.log("WARNING: memory_blocks_have_altmaps: some blocks have altmaps, some do not")
+                    tx.log_once(m.printed_once, "memory_blocks_have_altmaps",
+                                "WARNING: memory_blocks_have_altmaps: some blocks have altmaps, some do not")
                     raise OpFailed("EINVAL", f"{n_alt} of {len(blocks)} blocks carry their own memmap: "
                                    "a mixed range cannot be removed in one call",
                                    "memory_blocks_have_altmaps: WARN_ON_ONCE(num_memblocks != num_altmaps)")
