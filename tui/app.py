@@ -732,6 +732,20 @@ class MemmapApp(ThemedApp):
                 here = None
         self.push_screen(AllocDialog(self._node_ids(), zones, block=here), done)
 
+    def action_inject(self) -> None:
+        """Arm or clear a fault (engine.FAULTS) through the inject dialog."""
+        if self._idle_main() is None:
+            return
+        from engine import FAULTS
+        from tui.screens.inject_dialog import InjectDialog
+
+        def done(answer: dict | None) -> None:
+            if answer:
+                m = self.machine
+                self.run_engine(f"inject {answer['fault']}", lambda: m.apply(answer))
+
+        self.push_screen(InjectDialog(dict(FAULTS), self.machine.armed_faults()), done)
+
     def _config_dict(self) -> dict:
         try:
             return dict(self.config.to_dict())
