@@ -26,6 +26,9 @@ class Tx:
     # operation made so far: a fault fires at its Nth page within one operation
     faults: dict = field(default_factory=dict)
     fault_counts: dict = field(default_factory=dict)
+    # ratelimited printk sites that already printed in this operation (warn_alloc: one
+    # message per 10 s, so one per operation)
+    ratelimited: set = field(default_factory=set)
 
     def set(self, obj, name: str, value) -> None:
         if getattr(obj, name) != value:
