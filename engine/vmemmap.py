@@ -243,7 +243,10 @@ def _pbl(ids: list[int]) -> str:
 def vmemmap_verify(m, tx, backing_node: int, nid: int, va_lo: int, va_hi: int) -> None:
     """vmemmap_verify(): warn when struct pages land on a distant node."""
     if backing_node != nid and m.distance(backing_node, nid) > 10:
-        tx.log(f"[{va_str(m, va_lo)}-{m.arch.vmemmap_base + va_hi - 1:#x}] potential offnode page_structs")
+        # pr_warn_once("[%lx-%lx] potential offnode page_structs\n", start, end - 1)
+        base = m.arch.vmemmap_base
+        tx.log_once(m.printed_once, "vmemmap_verify",
+                    f"[{base + va_lo:x}-{base + va_hi - 1:x}] potential offnode page_structs")
 
 
 def altmap_alloc(m, tx, altmap, nr_pfns: int) -> int | None:

@@ -100,3 +100,14 @@ def test_warn_on_once_prints_once_per_boot():
     assert second.left_behind and warning not in second.dmesg
     assert m.undo() and m.undo()
     assert warning in m.redo().dmesg          # undone past it: the boot never printed it
+
+
+def test_offnode_page_structs_is_pr_warn_once_with_plain_hex():
+    # mm/sparse-vmemmap.c vmemmap_verify(): pr_warn_once("[%lx-%lx] potential offnode
+    # page_structs\n", start, end - 1): vmemmap addresses without 0x, once per boot
+    m = machine(memmap_on_memory=False, nodes=(NodeConfig(0, 4 * 1024 * MiB), NodeConfig(1, 0)))
+    r = ok(m.hot_add(256 * MiB, node=1))
+    lines = [d for d in r.dmesg if d.endswith("potential offnode page_structs")]
+    assert len(lines) == 1 and lines[0].startswith("[ffffea")
+    r2 = ok(m.hot_add(256 * MiB, node=1))
+    assert not any("offnode" in d for d in r2.dmesg)

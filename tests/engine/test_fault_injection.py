@@ -22,10 +22,24 @@ def test_vmemmap_pmd_failure_falls_back_to_base_pages():
     ok(m.inject("vmemmap", nth=1))
     r = ok(m.hot_add(128 * MiB))
     assert "FAULT_INJECTION: forcing a failure." in r.dmesg
-    assert any(d.startswith("vmemmap alloc failure: order:9") for d in r.dmesg)
+    # mm/page_alloc.c warn_alloc(): "%s: %pV, mode:%#x(%pGg), nodemask=%*pbl" + the cpuset's
+    # ",cpuset=%s,mems_allowed=%*pbl" (the task name prefix is left out)
+    assert ("vmemmap alloc failure: order:9, mode:0x4cc0(GFP_KERNEL|__GFP_RETRY_MAYFAIL), "
+            "nodemask=(null),cpuset=/,mems_allowed=0") in r.dmesg
     first = r.args["start"] >> 12
     assert m.section(first // m.geometry.pages_per_section)["memmap"]["mapped"] == "base pages"
     assert check_invariants(m) == []
+
+
+def test_vmemmap_base_page_failure_in_the_first_section_rolls_back():
+    # mm/sparse-vmemmap.c vmemmap_populate_basepages() -> -ENOMEM; sparse_add_section()
+    # section_deactivate()s it; __add_pages() had added nothing yet: all of it rolls back
+    m = machine(profile="6.1", arch="arm64-64k", memmap_on_memory=False)
+    ok(m.inject("vmemmap", nth=1))
+    before = m.fingerprint()
+    r = refused(m.hot_add(m.block_size), "ENOMEM")
+    assert r.left_behind == [] and m.fingerprint() == before
+    assert any(d.startswith("vmemmap alloc failure: order:0,") for d in r.dmesg)
 
 
 def test_vmemmap_fault_never_hits_an_altmap():
