@@ -132,7 +132,6 @@ def probe_devices(m) -> None:
     requested-size is plugged right away (the probe queues a config update)."""
     from .config import virtio_mem_default_block_size
     from .tx import Tx
-    m.virtio_mem = {}
     cfgs = m.config.virtio_mem
     if not cfgs:
         return
@@ -153,10 +152,9 @@ def probe_devices(m) -> None:
         vm.last_rc = 0
         virtio_mem_init_hotplug(m, vm)
         m.virtio_mem[vm.id] = vm
-    # the boot-time plug is part of booting: not an operation, nothing to undo
-    tx = Tx()
-    run_queued_work(m, tx)
-    m.boot_dmesg = list(getattr(m, "boot_dmesg", [])) + tx.trail.dmesg
+    # the boot-time plug is part of booting: not an operation, nothing to undo (its trail
+    # is dropped with the transaction)
+    run_queued_work(m, Tx())
 
 
 def virtio_mem_init_hotplug(m, vm: VirtioMem) -> None:
@@ -387,7 +385,7 @@ def virtio_mem_fake_offline(m, tx, lo: int, hi: int) -> None:
 def virtio_mem_online_page_cb(m, tx, lo: int, hi: int) -> bool:
     """virtio_mem_online_page_cb(): while a block is onlined, its unplugged subblocks are
     kept fake-offline (not freed to the buddy). True if it kept anything back."""
-    devs = getattr(m, "virtio_mem", None)
+    devs = m.virtio_mem
     if not devs:
         return False
     for vm in devs.values():
@@ -404,19 +402,25 @@ def virtio_mem_online_page_cb(m, tx, lo: int, hi: int) -> bool:
     return False
 
 
-def virtio_mem_memory_notifier_cb(m, tx, action: str, lo: int, hi: int) -> None:
-    """virtio_mem_memory_notifier_cb(): MEM_ONLINE restarts adding once half the offline
-    threshold is free again (unless the driver's own work is what onlined it)."""
-    devs = getattr(m, "virtio_mem", None)
-    if not devs:
-        return
-    for vm in devs.values():
-        if not (vm.addr >> m.page_shift <= lo < (vm.addr + vm.region_size) >> m.page_shift):
+def virtio_mem_memory_notifier_cb(m, tx, action: str, start_pfn: int, nr_pages: int) -> int:
+    """virtio_mem_memory_notifier_cb(): in SBM a block may only go online from the driver's
+    OFFLINE(_PARTIAL) states ("memory block onlining denied"); MEM_ONLINE restarts adding
+    once half the offline threshold is free again, unless the driver's own work onlined it."""
+    for vm in m.virtio_mem.values():
+        if not (vm.addr >> m.page_shift <= start_pfn < (vm.addr + vm.region_size) >> m.page_shift):
             continue
-        if action == "MEM_ONLINE" and not vm.wq_active and \
-                virtio_mem_could_add_memory(m, vm, vm.offline_threshold // 2):
-            virtio_mem_retry(m, tx, vm, "MEM_ONLINE: half the offline threshold is free")
-        return
+        mb = start_pfn // m.ppb
+        if action == "MEM_GOING_ONLINE" and vm.in_sbm and \
+                sbm_get_mb_state(m, vm, mb) not in (MB_OFFLINE, MB_OFFLINE_PARTIAL):
+            tx.log(f"virtio_mem {vm.name}: memory block onlining denied")
+            return -1                       # NOTIFY_BAD
+        if action == "MEM_ONLINE" and not vm.wq_active:
+            # vm->offline_size drops by this block here; our block row still reads offline
+            offline = offline_size(m, vm) - (0 if m.blks.online[mb] else m.block_size)
+            if offline + vm.offline_threshold // 2 <= vm.offline_threshold:
+                virtio_mem_retry(m, tx, vm, "MEM_ONLINE: half the offline threshold is free")
+        return 0
+    return 0
 
 
 def _offline_and_remove(m, tx, addr: int, size: int) -> None:
@@ -768,7 +772,7 @@ def virtio_mem_run_wq(m, tx, vm) -> None:
 
 def run_queued_work(m, tx) -> None:
     """The system workqueue: run each device's queued work until nothing is queued."""
-    devs = getattr(m, "virtio_mem", None)
+    devs = m.virtio_mem
     if not devs:
         return
     for _ in range(WORK_RUN_LIMIT):
@@ -793,7 +797,7 @@ def virtio_mem_timer_expired(m, tx, vm) -> None:
 # operations: the host resizes, time passes
 # ==========================================================================================
 def device(m, dev_id: str) -> VirtioMem:
-    devs = getattr(m, "virtio_mem", {})
+    devs = m.virtio_mem
     if dev_id not in devs:
         known = ", ".join(devs) or "none"
         raise OpFailed("ENODEV", f"no virtio-mem device {dev_id!r} (devices: {known})",
@@ -846,7 +850,7 @@ def tick(m, tx, seconds) -> None:
 # ==========================================================================================
 def device_regions(m) -> list[tuple[int, int, str]]:
     """(start, end, id) of every device region, in bytes (end exclusive)."""
-    return [(vm.addr, vm.addr + vm.region_size, vm.id) for vm in getattr(m, "virtio_mem", {}).values()]
+    return [(vm.addr, vm.addr + vm.region_size, vm.id) for vm in m.virtio_mem.values()]
 
 
 def device_info(m, vm: VirtioMem) -> dict:
@@ -881,7 +885,7 @@ def device_info(m, vm: VirtioMem) -> dict:
 def device_at(m, pfn: int) -> dict | None:
     """The device whose region holds pfn, with the memory block's plug state there."""
     addr = pfn << m.page_shift
-    for vm in getattr(m, "virtio_mem", {}).values():
+    for vm in m.virtio_mem.values():
         if vm.addr <= addr < vm.addr + vm.region_size:
             info = device_info(m, vm)
             info.pop("blocks")
