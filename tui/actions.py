@@ -309,14 +309,10 @@ class MachineActions:
         due = [d["retry_due_s"] for d in machine.virtio_mem_devices() if d["retry_due_s"] is not None]
         default = f"{max(1.0, min(due) - machine.uptime_s):g}" if due else "50"
 
+        from tui.screens.virtio_dialog import parse_seconds
+
         def check(text: str) -> float:
-            try:
-                seconds = float(text)
-            except ValueError:
-                raise ValueError(f"expected a number of seconds, got {text!r}") from None
-            if not 0 < seconds <= 7 * 24 * 3600:
-                raise ValueError("between 0 and a week (604800 s)")
-            return seconds
+            return parse_seconds(text, "seconds")
 
         def done(seconds: float | None) -> None:
             if seconds:

@@ -25,6 +25,20 @@ def describe_device(d: dict) -> str:
             + (" · BROKEN" if d["broken"] else ""))
 
 
+WEEK_S = 7 * 24 * 3600
+
+
+def parse_seconds(text: str, what: str = "wait") -> float:
+    """Seconds of time passing, as the `tick` step takes them; ValueError in one line."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"{what}: expected a number of seconds, got {text!r}") from None
+    if not 0 < seconds <= WEEK_S:
+        raise ValueError(f"{what}: between 0 and a week ({WEEK_S} s)")
+    return seconds
+
+
 class VirtioDialog(Dialog):
     """Answers {"op": "resize", "device": id, "requested_size": "512M"} or
     {"op": "tick", "seconds": n} (what the `wait` field asks, when the size is unchanged),
@@ -74,14 +88,7 @@ class VirtioDialog(Dialog):
         dev = self.devices[self._device()]
         size = self.query_one("#size", Input).value.strip()
         wait = self.query_one("#wait", Input).value.strip()
-        seconds = None
-        if wait:
-            try:
-                seconds = float(wait)
-            except ValueError:
-                raise ValueError(f"wait: expected a number of seconds, got {wait!r}") from None
-            if not 0 < seconds <= 7 * 24 * 3600:
-                raise ValueError("wait: between 0 and a week (604800 s)")
+        seconds = parse_seconds(wait) if wait else None
         if not size:
             raise ValueError("requested size: enter a size such as 1G (0 unplugs everything)")
         out: dict[str, Any] = {"op": "resize", "device": dev["id"], "requested_size": size}
