@@ -49,6 +49,12 @@ class KernelProfile:
     arm64_leaf_split_check: bool = False
     # offline_pages() prints "Offlined Pages N" with pr_info (before 5.12) or pr_debug
     offlined_pages_info: bool = False
+    # virtio-mem SBM tells kernel-zone and ZONE_MOVABLE blocks apart and unplugs MOVABLE
+    # first ("virtio-mem: prioritize unplug from ZONE_MOVABLE in Sub Block Mode", 5.16)
+    virtio_mem_movable_first: bool = False
+    # virtio-mem turns offline_and_remove_memory() errors into -EBUSY and keeps retrying to
+    # remove fully unplugged blocks (have_unplugged_mb), 6.5
+    virtio_mem_retry_removal: bool = False
 
 
 _ALL_AUTO = ("offline", "online", "online_kernel", "online_movable")
@@ -80,11 +86,12 @@ V6_1 = replace(
     V5_13, name="6.1", version=(6, 1),
     summary="as 5.13, plus PG_vmemmap_self_hosted (PG_owner_priv_1) on self-hosted pages; auto-movable policy",
     vmemmap_flags=("reserved", "vmemmap_self_hosted"), has_auto_movable=True, has_memory_groups=True,
+    virtio_mem_movable_first=True,
 )
 V6_6 = replace(
     V6_1, name="6.6", version=(6, 6),
     summary="force mode (pageblock padding), per-block mem->altmap, unsupported adds fall back",
-    memmap_rule="fallback", has_force=True,
+    memmap_rule="fallback", has_force=True, virtio_mem_retry_removal=True,
 )
 V6_8 = replace(
     V6_6, name="6.8", version=(6, 8),

@@ -66,7 +66,7 @@ class VirtioMem:
                  "sb_size", "sbs_per_mb", "bb_size", "first_id", "next_id", "mgid",
                  "requested_size", "plugged_size", "usable_region_size", "offline_threshold",
                  "sb_states", "bb_states", "retry_timer_ms", "timer_due_ms", "broken",
-                 "config_changed", "wq_queued", "wq_active", "last_rc")
+                 "config_changed", "wq_queued", "wq_active", "last_rc", "have_unplugged_mb")
 
     def as_dict(self) -> dict:
         return {k: (dict(sorted(getattr(self, k).items())) if k in ("sb_states", "bb_states")
@@ -150,6 +150,7 @@ def probe_devices(m) -> None:
         vm.broken = vm.wq_active = False
         vm.config_changed = vm.wq_queued = True
         vm.last_rc = 0
+        vm.have_unplugged_mb = False
         virtio_mem_init_hotplug(m, vm)
         m.virtio_mem[vm.id] = vm
     # the boot-time plug is part of booting: not an operation, nothing to undo (its trail
@@ -221,12 +222,31 @@ def bbm_get_bb_state(vm: VirtioMem, bb: int) -> str:
     return vm.bb_states.get(bb, BB_UNUSED)
 
 
-def _sbm_for_each_mb(m, vm, state: str, reverse: bool = False):
-    """virtio_mem_sbm_for_each_mb(_rev)(): ids whose state is `state` when visited."""
+def _sbm_for_each_mb(m, vm, states, reverse: bool = False):
+    """virtio_mem_sbm_for_each_mb(_rev)(): ids whose state is one of `states` when visited."""
+    states = (states,) if isinstance(states, str) else states
     ids = range(vm.next_id - 1, vm.first_id - 1, -1) if reverse else range(vm.first_id, vm.next_id)
     for mb in ids:
-        if sbm_get_mb_state(m, vm, mb) == state:
+        if sbm_get_mb_state(m, vm, mb) in states:
             yield mb
+
+
+def _state_passes(m, *passes):
+    """The SBM passes over block states: before 5.16 kernel and movable blocks were one
+    "online" class, so their passes merge."""
+    if m.profile.virtio_mem_movable_first:
+        return [(p,) if isinstance(p, str) else p for p in passes]
+    merged: list[tuple[str, ...]] = []
+    for p in passes:
+        p = (p,) if isinstance(p, str) else p
+        online = {MB_KERNEL: "online", MB_MOVABLE: "online", MB_KERNEL_PARTIAL: "online_partial",
+                  MB_MOVABLE_PARTIAL: "online_partial"}
+        key = {online.get(s, s) for s in p}
+        if merged and {online.get(s, s) for s in merged[-1]} == key:
+            merged[-1] = merged[-1] + p
+        else:
+            merged.append(p)
+    return merged
 
 
 def _bbm_for_each_bb(vm, state: str, reverse: bool = False):
@@ -447,7 +467,12 @@ def virtio_mem_offline_and_remove_memory(m, tx, vm, addr: int, size: int, offlin
         e = _attempt(tx, mh.try_remove_memory, m, tx, addr, size)
     if e is not None:
         tx.call("virtio_mem_offline_and_remove_memory", f"{addr:#x}, {size:#x}", f"-{e.errno}: {e.message}")
-        return e.errno
+        if not m.profile.virtio_mem_retry_removal:
+            return e.errno
+        # 6.5: unknown errors become -EBUSY (and WARN): retry later
+        if e.errno not in ("ENOMEM", "EBUSY"):
+            tx.log("WARNING: CPU: 0 PID: 0 at drivers/virtio/virtio_mem.c virtio_mem_offline_and_remove_memory")
+        return "ENOMEM" if e.errno == "ENOMEM" else "EBUSY"
     virtio_mem_retry(m, tx, vm, "memory removed: retry immediately")
     return None
 
@@ -497,8 +522,8 @@ def sbm_plug_request(m, tx, vm, diff: int) -> str | None:
     nb = [diff // vm.sb_size]
     if not nb[0]:
         return None
-    for state in (MB_KERNEL_PARTIAL, MB_MOVABLE_PARTIAL, MB_OFFLINE_PARTIAL):
-        for mb in list(_sbm_for_each_mb(m, vm, state)):
+    for states in _state_passes(m, MB_KERNEL_PARTIAL, MB_MOVABLE_PARTIAL, MB_OFFLINE_PARTIAL):
+        for mb in list(_sbm_for_each_mb(m, vm, states)):
             sbm_plug_any_sb(m, tx, vm, mb, nb)
             if not nb[0]:
                 return None
@@ -638,11 +663,33 @@ def sbm_unplug_any_sb_online(m, tx, vm, mb: int, nb: list[int]) -> str | None:
             if rc:
                 return rc
             nb[0] -= 1
-    if vm.sb_states[mb] == 0:
-        rc = virtio_mem_offline_and_remove_memory(m, tx, vm, mb * m.block_size, m.block_size)
-        if not rc:
-            tx.journal.dict_del(vm.sb_states, mb)
+    if sbm_try_remove_unplugged_mb(m, tx, vm, mb) and m.profile.virtio_mem_retry_removal:
+        tx.set(vm, "have_unplugged_mb", True)
     return None
+
+
+def sbm_try_remove_unplugged_mb(m, tx, vm, mb: int) -> str | None:
+    """virtio_mem_sbm_try_remove_unplugged_mb() (6.5; inline before): a block whose subblocks
+    are all unplugged is offlined and removed; errors are not critical (retried later)."""
+    if vm.sb_states[mb] != 0:
+        return None
+    rc = virtio_mem_offline_and_remove_memory(m, tx, vm, mb * m.block_size, m.block_size)
+    if not rc:
+        tx.journal.dict_del(vm.sb_states, mb)
+    return rc
+
+
+def virtio_mem_cleanup_pending_mb(m, tx, vm) -> None:
+    """virtio_mem_cleanup_pending_mb() (6.5): retry removing fully unplugged blocks."""
+    if not (vm.in_sbm and vm.have_unplugged_mb):
+        return
+    tx.set(vm, "have_unplugged_mb", False)
+    failed = False
+    for state in (MB_MOVABLE_PARTIAL, MB_KERNEL_PARTIAL, MB_OFFLINE_PARTIAL):
+        for mb in list(_sbm_for_each_mb(m, vm, state)):
+            failed |= bool(sbm_try_remove_unplugged_mb(m, tx, vm, mb))
+    if failed:
+        tx.set(vm, "have_unplugged_mb", True)
 
 
 def sbm_unplug_request(m, tx, vm, diff: int) -> str | None:
@@ -651,10 +698,10 @@ def sbm_unplug_request(m, tx, vm, diff: int) -> str | None:
     nb = [diff // vm.sb_size]
     if not nb[0]:
         return None
-    for state in (MB_OFFLINE_PARTIAL, MB_OFFLINE, MB_MOVABLE_PARTIAL, MB_KERNEL_PARTIAL,
-                  MB_MOVABLE, MB_KERNEL):
-        for mb in _sbm_for_each_mb(m, vm, state, reverse=True):
-            if state in (MB_OFFLINE, MB_OFFLINE_PARTIAL):
+    for states in _state_passes(m, MB_OFFLINE_PARTIAL, MB_OFFLINE, MB_MOVABLE_PARTIAL,
+                                MB_KERNEL_PARTIAL, MB_MOVABLE, MB_KERNEL):
+        for mb in _sbm_for_each_mb(m, vm, states, reverse=True):
+            if sbm_get_mb_state(m, vm, mb) in (MB_OFFLINE, MB_OFFLINE_PARTIAL):
                 rc = sbm_unplug_any_sb_offline(m, tx, vm, mb, nb)
             else:
                 rc = sbm_unplug_any_sb_online(m, tx, vm, mb, nb)
@@ -670,24 +717,29 @@ def _online_sections(m, lo: int, hi: int) -> list[int]:
     return [s for s in range(lo // m.pps, hi // m.pps) if s < m.secs.size and m.secs.online[s]]
 
 
-def _bbm_offline_remove_and_unplug(m, tx, vm, bb: int) -> None:
+def _bbm_fake_offline_all(m, tx, vm, bb: int) -> None:
+    """bbm_safe_unplug: fake-offline all online memory of the big block, section by section."""
     lo = (bb * vm.bb_size) >> m.page_shift
     hi = lo + (vm.bb_size >> m.page_shift)
-    # bbm_safe_unplug: fake-offline all online memory first, section by section
     tx.journal.dict_set(vm.bb_states, bb, BB_FAKE_OFFLINE)
     for s in _online_sections(m, lo, hi):
         virtio_mem_fake_offline(m, tx, s * m.pps, (s + 1) * m.pps)
-    _offline_and_remove(m, tx, bb * vm.bb_size, vm.bb_size)
 
 
 def bbm_offline_remove_and_unplug_bb(m, tx, vm, bb: int) -> str | None:
-    """virtio_mem_bbm_offline_remove_and_unplug_bb(): fake-offline (bbm_safe_unplug), offline
-    and remove the big block, unplug it; any failure puts the memory back."""
-    e = _attempt(tx, _bbm_offline_remove_and_unplug, m, tx, vm, bb)
+    """virtio_mem_bbm_offline_remove_and_unplug_bb(): fake-offline, offline and remove the big
+    block, unplug it; a failure puts the memory back (rollback_safe_unplug)."""
+    mark, left = len(tx.journal), len(tx.left_behind)
+    e = _attempt(tx, _bbm_fake_offline_all, m, tx, vm, bb)
     if e is not None:
-        tx.call("virtio_mem_bbm_offline_remove_and_unplug_bb", f"bb {bb}", f"-{e.errno}: {e.message}")
+        tx.call("virtio_mem_fake_offline", f"bb {bb}", f"-{e.errno}: {e.message}")
         return e.errno
-    virtio_mem_retry(m, tx, vm, "memory removed: retry immediately")
+    rc = virtio_mem_offline_and_remove_memory(m, tx, vm, bb * vm.bb_size, vm.bb_size)
+    if rc:
+        if len(tx.left_behind) == left:
+            _rollback_to(tx, mark)
+        tx.call("virtio_mem_bbm_offline_remove_and_unplug_bb", f"bb {bb}", f"-{rc}")
+        return rc
     _send(m, tx, vm, "unplug", bb * vm.bb_size, vm.bb_size)
     tx.journal.dict_del(vm.bb_states, bb)
     return None
@@ -747,12 +799,15 @@ def virtio_mem_run_wq(m, tx, vm) -> None:
             tx.set(vm, "config_changed", False)
             virtio_mem_refresh_config(m, tx, vm)
         rc = None
+        virtio_mem_cleanup_pending_mb(m, tx, vm)
         if vm.requested_size > vm.plugged_size:
             diff = vm.requested_size - vm.plugged_size
             rc = (sbm_plug_request if vm.in_sbm else bbm_plug_request)(m, tx, vm, diff)
         elif vm.requested_size < vm.plugged_size:
             diff = vm.plugged_size - vm.requested_size
             rc = (sbm_unplug_request if vm.in_sbm else bbm_unplug_request)(m, tx, vm, diff)
+        if rc is None and vm.in_sbm and vm.have_unplugged_mb:
+            rc = "EBUSY"            # keep retrying to remove fully unplugged blocks (6.5)
         tx.set(vm, "last_rc", -errno_number(rc) if rc else 0)
         if rc is None:
             tx.set(vm, "retry_timer_ms", VIRTIO_MEM_RETRY_TIMER_MIN_MS)

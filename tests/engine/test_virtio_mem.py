@@ -312,7 +312,7 @@ def test_bbm_plug_and_unplug_whole_big_blocks():
     r = checked(m, ok(m.resize("vmem0", 256 * MiB)))
     assert [b["block"] for b in dev(m)["blocks"]] == [32, 34]
     assert dev(m)["last_rc"] == -16 and dev(m)["retry_due_s"] == 50
-    outcomes = " ".join(e.outcome for e in r.events if e.func == "virtio_mem_bbm_offline_remove_and_unplug_bb")
+    outcomes = " ".join(e.outcome for e in r.events if e.func == "virtio_mem_fake_offline")
     assert "unmovable" in outcomes and "memmap-other" in outcomes
 
 
@@ -371,3 +371,34 @@ def test_lesson_expect_device_checks_sizes_and_the_timer():
     bad = {"expect": {"device": {"vmem0": {"plugged_mb": 128, "retry_due_s": 50}, "nope": {}}}}
     problems = check_expect(bad, res, None, after)
     assert len(problems) == 3 and any("plugged_mb is 256" in p for p in problems)
+
+
+# -- per profile -----------------------------------------------------------------------------
+@pytest.mark.parametrize("profile, gone", [("6.1", 32), ("5.13", 33)])
+def test_virtio_mem_sbm_unplug_request_movable_first_since_5_16(profile, gone):
+    # 6.1 (5.16+): MOVABLE blocks are unplugged before kernel ones; 5.13: one "online" class,
+    # highest block first
+    m = vm_machine(profile=profile, auto_online="offline")
+    ok(m.resize("vmem0", 256 * MiB))
+    ok(m.online(32, "online_movable"))
+    ok(m.online(33, "online_kernel"))
+    checked(m, ok(m.resize("vmem0", 128 * MiB)))
+    assert m.block(gone) is None and m.block(65 - gone) is not None
+
+
+def test_virtio_mem_cleanup_pending_mb_retries_a_failed_removal_since_6_5():
+    for profile, timer in (("6.1", None), ("6.6", 50)):
+        m = vm_machine(profile=profile)
+        ok(m.resize("vmem0", 128 * MiB))
+        ok(m.apply({"op": "inject", "fault": "mem_going_offline", "errno": "EBUSY"}))
+        checked(m, ok(m.resize("vmem0", 0)))
+        d = dev(m)
+        # every subblock went back to the host; the emptied block could not be offlined
+        assert d["plugged_size"] == 0 and m.block(32)["state"] == "online"
+        assert d["retry_due_s"] == timer
+        if timer is None:
+            continue
+        ok(m.apply({"op": "inject", "fault": "none"}))
+        r = checked(m, ok(m.pass_time(50)))
+        assert m.block(32) is None and dev(m)["retry_due_s"] is None
+        assert "offline_and_remove_memory" in [e.func for e in r.events]
