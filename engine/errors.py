@@ -14,6 +14,8 @@ ERRNO_TEXT = {
     "EPERM": "Operation not permitted",
     "ENODEV": "No such device",
     "EHWPOISON": "Memory page has hardware error",
+    "EOPNOTSUPP": "Operation not supported",
+    "ENOENT": "No such file or directory",
 }
 
 

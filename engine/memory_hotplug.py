@@ -6,8 +6,12 @@ import numpy as np
 
 from . import states as S
 from .errors import OpFailed
+from .arch import arch_get_mappable_range
 from .model import ZONE_MOVABLE, ZONE_NORMAL, Resource, VmemAltmap, Zone
-from . import sparse
+from . import linear_map, sparse
+
+# callers that register a static memory group for the whole device (MHP_NID_IS_MGID)
+STATIC_GROUP_VIAS = ("acpi", "kmem")
 
 
 # ==========================================================================================
@@ -93,17 +97,31 @@ def _overlaps(m, lo: int, hi: int) -> str | None:
 def register_memory_resource(m, tx, start: int, size: int, name: str) -> None:
     """register_memory_resource(): range allowed, then claim it in /proc/iomem."""
     end = start + size
-    top = (1 << m.arch.phys_bits) - 1
-    if not (start < end and end - 1 <= top):
-        tx.log(f"Hotplug memory [{start:#x}-{end:#x}] exceeds maximum addressable range [0x0-{top:#x}]")
-        raise OpFailed("E2BIG", f"[{start:#x}-{end:#x}] is beyond the {m.arch.phys_bits}-bit "
-                       f"physical address space", "mhp_range_allowed: outside mhp_get_pluggable_range()")
+    lo_ok, hi_ok = mhp_get_pluggable_range(m)
+    if not (start < end and start >= lo_ok and end - 1 <= hi_ok):
+        tx.log(f"Hotplug memory [{start:#x}-{end:#x}] exceeds maximum addressable range [{lo_ok:#x}-{hi_ok:#x}]")
+        raise OpFailed("E2BIG", f"[{start:#x}-{end:#x}] is outside the pluggable range "
+                       f"[{lo_ok:#x}-{hi_ok:#x}]" + ("" if m.arch.family != "arm64" else
+                                                     " (the arm64 linear map covers only that)"),
+                       "mhp_range_allowed: outside mhp_get_pluggable_range()")
     who = _overlaps(m, start >> m.page_shift, -(-end >> m.page_shift))
     if who:
         tx.log(f"Unable to reserve System RAM region: {start:016x}->{end - 1:016x}")
         raise OpFailed("EEXIST", f"[{start:#x}-{end - 1:#x}] overlaps {who}",
                        "register_memory_resource: __request_region conflicts in iomem")
-    tx.call("register_memory_resource", f"{start:#x}, {size:#x}, \"{name}\"", "ok")
+    flags = "IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY" + (
+        "" if name == "System RAM" else " | IORESOURCE_SYSRAM_DRIVER_MANAGED")
+    tx.call("register_memory_resource", f"{start:#x}, {size:#x}, \"{name}\"", flags)
+
+
+def mhp_get_pluggable_range(m) -> tuple[int, int]:
+    """mhp_get_pluggable_range(need_mapping=true): arch_get_mappable_range() within MAX_PHYSMEM_BITS."""
+    max_phys = (1 << m.arch.phys_bits) - 1
+    ram_start = min((lo for nd in m.nodes.values() for lo, _ in nd.boot_ranges), default=0) << m.page_shift
+    lo, hi = arch_get_mappable_range(m.arch, ram_start)
+    if lo > max_phys:
+        return 0, 0
+    return lo, min(hi, max_phys)
 
 
 def check_hotplug_memory_range(m, tx, start: int, size: int) -> None:
@@ -141,11 +159,19 @@ def auto_start(m, size: int) -> int:
     return int(cands[fits[0]]) if len(fits) else int(cands[-1])
 
 
-def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
-    """__add_memory() -> add_memory_resource(): the whole hot-add, all or nothing."""
-    name = "System RAM" if via == "acpi" else "System RAM (kmem)"
-    caller = "acpi_memory_enable_device" if via == "acpi" else "add_memory_driver_managed"
-    tx.call(caller, f"start={start:#x}, size={size:#x}, node={nid}")
+def add_memory(m, tx, start: int, size: int, nid: int, via: str, memmap_flag: bool = False,
+               owner: str = "") -> None:
+    """__add_memory() / add_memory_driver_managed() -> add_memory_resource(): all or nothing.
+
+    `memmap_flag` is what kmem passes for MHP_MEMMAP_ON_MEMORY (its device attribute);
+    the other callers decide by themselves (see _memmap_plan).
+    """
+    name = "System RAM" if via in ("acpi", "dlpar") else "System RAM (kmem)"
+    caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory"}.get(via, "add_memory_driver_managed")
+    flags = {"acpi": "MHP_NID_IS_MGID", "kmem": "MHP_NID_IS_MGID"
+             + (" | MHP_MEMMAP_ON_MEMORY" if memmap_flag else ""),
+             "driver": "MHP_MEMMAP_ON_MEMORY"}.get(via, "")
+    tx.call(caller, f"start={start:#x}, size={size:#x}, node={nid}" + (f", {flags}" if flags else ""))
     with tx.nest():
         register_memory_resource(m, tx, start, size, name)
         tx.call("add_memory_resource", f"nid={nid}, [{start:#x}-{start + size - 1:#x}]")
@@ -154,24 +180,24 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
             if nid not in m.nodes:
                 tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
                 raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
-            _add_memory_resource(m, tx, start, size, nid, via)
+            _add_memory_resource(m, tx, start, size, nid, via, memmap_flag, owner)
 
 
-def _memmap_plan(m, tx, size: int, via: str) -> str:
+def _memmap_plan(m, tx, size: int, via: str, memmap_flag: bool = False) -> str:
     """Which placement the profile picks: "rfc", "single", "per-block" or "buddy"."""
     p = m.profile
     ok, why = mhp_supports_memmap_on_memory(m, size)
     if p.memmap_rule == "rfc":
         return "rfc" if ok else "buddy"
-    if via == "acpi":
-        # the ACPI driver asks only when the core says yes (and from 6.6 the core falls back)
-        flag = ok
-        tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
-                "true" if ok else f"false: {why}")
-    else:
-        flag = True
-        tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
-                "true" if ok else f"false: {why}")
+    if via == "kmem" and not memmap_flag:
+        # dax/kmem passes MHP_NID_IS_MGID only: the memmap comes from the buddy
+        tx.call("add_memory_driver_managed", "MHP_NID_IS_MGID", "no MHP_MEMMAP_ON_MEMORY: memmap from the buddy")
+        return "buddy"
+    tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
+            "true" if ok else f"false: {why}")
+    # the ACPI driver and pseries DLPAR ask only when the core says yes; a generic driver
+    # (and kmem with its attribute set) always asks
+    flag = ok if via in ("acpi", "dlpar") else True
     if not flag:
         return "buddy"
     if not ok:
@@ -184,7 +210,8 @@ def _memmap_plan(m, tx, size: int, via: str) -> str:
     return "per-block" if p.memmap_rule in ("per-block", "fallback") else "single"
 
 
-def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> None:
+def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, memmap_flag: bool,
+                         owner: str) -> None:
     ps = m.page_shift
     lo, hi = start >> ps, (start + size) >> ps
     node = m.nodes[nid]
@@ -192,7 +219,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> No
     if new_node:
         tx.set(node, "online", True)
         tx.call("__try_online_node", f"{nid}", "new node: pgdat initialised, node online")
-    plan = _memmap_plan(m, tx, size, via)
+    plan = _memmap_plan(m, tx, size, via, memmap_flag)
     m.blks.ensure(hi // m.ppb + 1, tx.journal)
     # resources are named by their first pfn, so nothing is left counting after a removal
     rid = group = lo
@@ -219,10 +246,12 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> No
             tx.set(node, "online", False)
             tx.call("node_set_offline", f"{nid}", "error path")
         raise
-    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, group))
+    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, group, owner))
     if new_node:
         tx.call("register_node", f"{nid}")
-    tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
+    if via in ("acpi", "dlpar"):
+        # only memory named plain "System RAM" gets a /sys/firmware/memmap entry
+        tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
     tx.call("add_memory_resource", "", "0")
     # auto-online, with the type in auto_online_blocks; failures are not the add's failure
     if m.auto_online != "offline":
@@ -280,12 +309,15 @@ def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False
             + (f", altmap(base_pfn={altmap.base_pfn:#x}, free={altmap.free})" if altmap else ""))
     added = []
     with tx.nest():
+        # arm64: the linear map first (__create_pgd_mapping), undone if __add_pages fails
+        linear_map.arch_add_linear_mapping(m, tx, lo << m.page_shift, hi << m.page_shift)
         s0, s1 = lo // m.pps, hi // m.pps
         for sec in range(s0, s1):
             m.tick("sparse_add_section", sec - s0, s1 - s0)
             try:
                 sparse.sparse_add_section(m, tx, nid, sec, altmap)
             except OpFailed:
+                linear_map.arch_remove_linear_mapping(m, tx, lo << m.page_shift, hi << m.page_shift)
                 if added:
                     a, b = added[0] * m.pps, (added[-1] + 1) * m.pps
                     tx.left_behind.append(
@@ -331,6 +363,7 @@ def arch_remove_memory(m, tx, lo: int, hi: int) -> None:
             m.tick("sparse_remove_section", sec - s0, s1 - s0)
             if m.secs.present[sec]:
                 sparse.sparse_remove_section(m, tx, sec)
+        linear_map.arch_remove_linear_mapping(m, tx, lo << m.page_shift, hi << m.page_shift)
 
 
 # ==========================================================================================
@@ -363,8 +396,8 @@ def auto_movable_zone_for_pfn(m, nid: int, pfn: int, nr: int) -> Zone:
     b = pfn // m.ppb
     rid = int(m.blks.res[b]) if b < m.blks.size else -1
     r = m.res.get(rid)
-    if r is not None and r.via == "acpi":
-        # a static memory group (the DIMM): all or nothing
+    if r is not None and r.via in STATIC_GROUP_VIAS:
+        # a static memory group (the DIMM, the dax device): all or nothing
         kernel_pages, movable_pages = _group_present(m, r.group)
         if kernel_pages:
             return default_kernel_zone_for_pfn(m, nid, pfn, nr)
@@ -532,7 +565,7 @@ def _release_resources(m, tx, lo: int, hi: int) -> None:
             pieces.append((hi, r.end_pfn))
         for i, (a, b) in enumerate(pieces):
             nid = a
-            tx.journal.dict_set(m.res, nid, Resource(nid, a, b, r.node, r.via, r.memmap, r.group))
+            tx.journal.dict_set(m.res, nid, Resource(nid, a, b, r.node, r.via, r.memmap, r.group, r.owner))
             for blk in range(a // m.ppb, b // m.ppb):
                 m.blks.set("res", blk, nid, tx.journal)
 

@@ -139,12 +139,15 @@ def vmstat(m) -> dict:
 
 
 def iomem(m) -> list[tuple[int, int, str]]:
+    """/proc/iomem's RAM entries in address order; a driver's parent region (kmem's
+    "daxX.Y", requested before add_memory_driver_managed) comes before its child."""
     ps = m.page_shift
     out = []
     for nd in m.nodes.values():
         for lo, hi in nd.boot_ranges:
-            out.append((lo << ps, (hi << ps) - 1, "System RAM"))
+            out.append((lo << ps, (hi << ps) - 1, 0, "System RAM"))
     for r in m.res.values():
-        name = "System RAM" if r.via == "acpi" else "System RAM (kmem)"
-        out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, name))
-    return sorted(out)
+        if r.owner:
+            out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, 0, r.owner))
+        out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, 1 if r.owner else 0, r.name))
+    return [(a, b, name) for a, b, _, name in sorted(out)]
