@@ -15,7 +15,7 @@ import numpy as np
 
 from .arch import get_arch, with_overrides
 from .config import MachineConfig
-from .errors import OpFailed, ERRNO_TEXT
+from .errors import Cancelled, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
@@ -35,6 +35,11 @@ class OpResult:
     events: list[Event] = field(default_factory=list)
     dmesg: list[str] = field(default_factory=list)
     left_behind: list[str] = field(default_factory=list)
+    # the memory block devices the operation created (hot_add: the new memoryN), in order
+    blocks: list[int] = field(default_factory=list)
+    # the pfn ranges [lo, hi) whose state the operation changed (allocated, pinned, migrated,
+    # added or removed pages), merged and sorted; at most CHANGED_LIMIT ranges
+    changed: list[tuple[int, int]] = field(default_factory=list)
 
     def summary(self) -> str:
         what = f"{self.op}(" + ", ".join(f"{k}={_fmt_arg(v)}" for k, v in self.args.items()) + ")"
@@ -46,7 +51,28 @@ class OpResult:
         return {"op": self.op, "args": self.args, "ok": self.ok, "errno": self.errno,
                 "error": self.error, "check": self.check,
                 "events": [e.line() for e in self.events], "dmesg": list(self.dmesg),
-                "left_behind": list(self.left_behind)}
+                "left_behind": list(self.left_behind), "blocks": list(self.blocks),
+                "changed": [list(r) for r in self.changed]}
+
+
+CHANGED_LIMIT = 256
+
+
+def merge_ranges(ranges: list[tuple[int, int]], limit: int = CHANGED_LIMIT) -> list[tuple[int, int]]:
+    """Sorted, merged [lo, hi) ranges; past `limit` the closest neighbours are joined."""
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    while len(out) > limit:
+        # join the pair with the smallest gap (rare: scattered single-page changes)
+        gaps = [out[i + 1][0] - out[i][1] for i in range(len(out) - 1)]
+        i = gaps.index(min(gaps))
+        out[i][1] = out[i + 1][1]
+        del out[i + 1]
+    return [(lo, hi) for lo, hi in out]
 
 
 def _fmt_arg(v) -> str:
@@ -129,7 +155,10 @@ class Machine:
     # transactions, undo, redo
     # =====================================================================================
     def apply(self, op: dict) -> OpResult:
-        """Run one operation (a scenario step's table) as a transaction."""
+        """Run one operation (a scenario step's table) as a transaction.
+
+        A refusal is a result, never an exception. An exception from inside (a progress hook
+        raising `Cancelled`, or an engine bug) rolls the machine back exactly and propagates."""
         from .ops import dispatch, normalise
         try:
             name, args = normalise(self, op)
@@ -137,6 +166,7 @@ class Machine:
             return OpResult(op=str(op.get("op")), args={k: v for k, v in op.items() if k != "op"},
                             ok=False, errno=e.errno, error=e.message, check=e.check)
         tx = Tx()
+        self.store.touched = []
         try:
             dispatch(self, tx, name, args)
         except OpFailed as e:
@@ -147,13 +177,20 @@ class Machine:
                            left_behind=left)
             if left:
                 # the kernel's error path keeps these changes: commit them as they are
+                res.changed = merge_ranges(self.store.touched)
                 self._commit(op, tx, res)
             else:
                 tx.journal.rollback()
             return res
+        except BaseException:
+            tx.journal.rollback()
+            raise
+        finally:
+            touched, self.store.touched = self.store.touched, None
         tx.trail.finish()
         res = OpResult(op=name, args=args, ok=True, events=tx.trail.events, dmesg=tx.trail.dmesg,
-                       left_behind=list(tx.left_behind))
+                       left_behind=list(tx.left_behind), blocks=list(tx.created_blocks),
+                       changed=merge_ranges(touched))
         self._commit(op, tx, res)
         return res
 
@@ -175,12 +212,38 @@ class Machine:
         return bool(self._redo)
 
     def undo(self) -> bool:
-        """Take back the last operation that changed the machine."""
+        """Take back the last operation that changed the machine.
+
+        The progress hook is called while a long journal rolls back; if it raises `Cancelled`
+        the rollback still completes and the operation is applied again (the engine is
+        deterministic: the state is exactly as before the undo), then `Cancelled` propagates."""
         if not self._undo:
             return False
-        op, journal, _ = self._undo.pop()
-        journal.rollback()
+        op, journal, result = self._undo.pop()
+        hook = self.progress_hook
+        cancelled: Cancelled | None = None
+
+        def progress(done: int, total: int) -> None:
+            nonlocal cancelled
+            if hook is None or cancelled is not None:
+                return
+            try:
+                hook("undo " + str(op.get("op")), done, total)
+            except Cancelled as exc:
+                cancelled = exc
+
+        journal.rollback(progress)
         self.history.pop()
+        if cancelled is not None:
+            self.generation += 1
+            self._redoing = True        # the redo stack is untouched by this re-apply
+            self.progress_hook = None
+            try:
+                self.apply(op)
+            finally:
+                self._redoing = False
+                self.progress_hook = hook
+            raise cancelled
         self._redo.append(op)
         self.generation += 1
         return True
