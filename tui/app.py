@@ -615,7 +615,8 @@ class MemmapApp(ThemedApp):
             label = f"hot_add {kwargs.get('size')} on node {kwargs.get('node')}"
             self.run_engine(label, lambda: self.machine.hot_add(**kwargs))
 
-        self.push_screen(HotAddDialog(self._node_ids(), default, format_bytes(geo.block_size)), done)
+        self.push_screen(HotAddDialog(self._node_ids(), default, format_bytes(geo.block_size),
+                                      acpi_driver=self.machine.config.acpi_hotplug_memory), done)
 
     def action_online(self) -> None:
         main = self._idle_main()
