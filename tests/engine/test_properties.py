@@ -17,15 +17,17 @@ EXAMPLES = int(os.environ.get("MEMMAP_HYPOTHESIS_EXAMPLES", "40"))
 class Hotplug(RuleBasedStateMachine):
     @initialize(profile=st.sampled_from(PROFILES), mmoo=st.sampled_from([True, False, "force"]),
                 hugetlb=st.booleans(), two_nodes=st.booleans(),
-                arch=st.sampled_from(["x86_64", "x86_64", "arm64-4k", "ppc64-radix-64k"]))
-    def boot(self, profile, mmoo, hugetlb, two_nodes, arch):
+                arch=st.sampled_from(["x86_64", "x86_64", "arm64-4k", "arm64-16k", "ppc64-radix-64k",
+                                      "ppc64-radix-4k"]),
+                rodata=st.sampled_from(["full", "on"]))
+    def boot(self, profile, mmoo, hugetlb, two_nodes, arch, rodata):
         if mmoo == "force" and profile not in ("6.6", "6.8", "6.11", "7.2"):
             mmoo = True
         if arch.startswith("ppc") and profile in ("rfc-2017", "5.13", "6.1"):
             arch = "x86_64"
         nodes = (NodeConfig(0, 2 * GiB),) + ((NodeConfig(1, 0),) if two_nodes else ())
         self.m = Machine(MachineConfig(profile=profile, memmap_on_memory=mmoo, hugetlb=hugetlb,
-                                       arch=arch, nodes=nodes))
+                                       arch=arch, nodes=nodes, rodata=rodata))
         self.bs = self.m.block_size
 
     def _apply(self, op):
@@ -46,9 +48,13 @@ class Hotplug(RuleBasedStateMachine):
         return [b["id"] for b in self.m.blocks()
                 if (boot or not b["boot"]) and (online is None or (b["state"] == "online") == online)]
 
-    @rule(nblocks=st.integers(1, 4), node=st.integers(0, 1), via=st.sampled_from(["acpi", "driver"]))
-    def hot_add(self, nblocks, node, via):
-        self._apply({"op": "hot_add", "size": nblocks * self.bs, "node": node, "via": via})
+    @rule(nblocks=st.integers(1, 4), node=st.integers(0, 1),
+          via=st.sampled_from(["acpi", "driver", "kmem", "dlpar"]), dax_mmoo=st.booleans())
+    def hot_add(self, nblocks, node, via, dax_mmoo):
+        op = {"op": "hot_add", "size": nblocks * self.bs, "node": node, "via": via}
+        if via == "kmem":
+            op["memmap_on_memory"] = dax_mmoo
+        self._apply(op)
 
     @rule(data=st.data(), t=st.sampled_from(["online", "online_kernel", "online_movable"]))
     def online(self, data, t):
@@ -76,7 +82,7 @@ class Hotplug(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def eject(self, data):
-        res = [r for r in self.m.resources() if r["via"] == "acpi"]
+        res = [r for r in self.m.resources() if r["via"] in ("acpi", "dlpar")]
         if res:
             r = data.draw(st.sampled_from(res))
             self._apply({"op": "eject", "start": r["start"], "size": r["size"]})
