@@ -84,7 +84,7 @@ def arch_add_linear_mapping(m, tx, start: int, end: int) -> None:
         room = sum(max(0, z.free - z.wmark_min) for z in page_alloc.zonelist(m, nid, "kernel"))
         if m.profile.arm64_pgtable_alloc_fail == "bug":
             tx.log("kernel BUG at arch/arm64/mm/mmu.c: __pgd_pgtable_alloc")
-            check = ("__pgd_pgtable_alloc: BUG_ON(!ptr) (before 6.16 the real kernel stops here "
+            check = ("__pgd_pgtable_alloc: BUG_ON(!ptr) (this kernel stops here "
                      "with a BUG)")
         else:
             check = "__create_pgd_mapping: pgtable_alloc() failed, arch_add_memory returns -ENOMEM"

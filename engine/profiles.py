@@ -48,10 +48,10 @@ class KernelProfile:
     # ppc64 radix vmemmap for an add: "psize-2m" (<6.6, init_64.c vmemmap_populate with
     # mmu_vmemmap_psize = 2M: altmap first, RAM fallback), "pmd-if-none" (6.6+,
     # radix__vmemmap_populate: a PMD wherever the entry is empty; altmap only when aligned
-    # and inside the device), "pmd-if-aligned" (6.14+: an unaligned start maps base pages)
+    # and inside the device), "pmd-if-aligned" (the later fix: an unaligned start maps base pages)
     ppc_vmemmap_rule: str = "psize-2m"
-    # arm64 __pgd_pgtable_alloc() failing during a hot-add: "bug" (BUG_ON, <6.16) or
-    # "enomem" (6.16+: arch_add_memory returns -ENOMEM)
+    # arm64 __pgd_pgtable_alloc() failing during a hot-add: "bug" (BUG_ON, 6.1 and long after)
+    # or "enomem" (the 2025 error-propagation series: arch_add_memory returns -ENOMEM)
     arm64_pgtable_alloc_fail: str = "bug"
 
 
@@ -103,8 +103,8 @@ V6_11 = replace(
 V7_2 = replace(
     V6_11, name="7.2", version=(7, 2),
     summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE); "
-            "ppc64 radix maps a vmemmap PMD only at an aligned start (6.14); arm64 page-table "
-            "allocation failures in a hot-add return -ENOMEM instead of BUG (6.16)",
+            "ppc64 radix maps a vmemmap PMD only at an aligned start; arm64 page-table "
+            "allocation failures in a hot-add return -ENOMEM instead of BUG",
     offline_kpageflags=(), ppc_vmemmap_rule="pmd-if-aligned", arm64_pgtable_alloc_fail="enomem",
 )
 PROFILE_LIST: tuple[KernelProfile, ...] = (RFC_2017, V5_13, V6_1, V6_6, V6_8, V6_11, V7_2)

@@ -158,7 +158,7 @@ def radix_vmemmap_populate(m, tx, va_lo: int, va_hi: int, nid: int, altmap) -> N
     first then RAM, no base-page fallback. pmd-if-none (6.6, radix__vmemmap_populate): a
     PMD from RAM wherever the entry is empty, even for a memmap smaller than 2 MiB; with an
     altmap only at an aligned address inside the device, else base pages. pmd-if-aligned
-    (6.14): an unaligned start takes base pages for classic adds too.
+    (the later fix): an unaligned start takes base pages for classic adds too.
     """
     rule = m.profile.ppc_vmemmap_rule
     pmd = m.arch.pmd_size

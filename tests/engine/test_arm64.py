@@ -105,8 +105,8 @@ def test_a_pmd_table_is_shared_and_freed_with_its_last_range():
 
 @pytest.mark.parametrize("profile,bug", [("6.1", True), ("7.2", False)])
 def test_page_tables_near_oom(profile, bug):
-    # mmu.c __pgd_pgtable_alloc(): BUG_ON(!ptr) before 6.16; since then -ENOMEM from
-    # arch_add_memory(); here the memmap fits (self-hosted) but the page tables do not
+    # mmu.c __pgd_pgtable_alloc(): BUG_ON(!ptr) in 6.1; the newest kernels return -ENOMEM
+    # from arch_add_memory(); here the memmap fits (self-hosted) but the page tables do not
     m = arm(profile=profile, memmap_on_memory=True)
     ok(m.alloc(leave_free=128 * KiB))
     before = m.fingerprint()

@@ -56,7 +56,7 @@ def test_arch_supports_memmap_on_memory_per_page_size():
 @pytest.mark.parametrize("profile,kind,taken", [
     ("6.1", "pmd", 2 * MiB),       # init_64.c vmemmap_populate: mmu_vmemmap_psize = 2M always
     ("6.6", "pmd", 2 * MiB),       # radix__vmemmap_populate: PMD from RAM where the entry is empty
-    ("7.2", "pte", 4 * 64 * KiB),  # 6.14: unaligned start -> base pages (256 KiB of memmap)
+    ("7.2", "pte", 4 * 64 * KiB),  # the later fix: unaligned start -> base pages (256 KiB of memmap)
 ])
 def test_classic_vmemmap_of_an_unaligned_lmb(profile, kind, taken):
     # 64K pages: an LMB's memmap is 256 KiB; the LMB at 4 GiB + 256 MiB starts mid-PMD
