@@ -131,6 +131,7 @@ class Machine:
         # called as progress_hook(what, done, total) inside long loops (large adds and
         # removals); a front end can use it to show progress and to let its own thread run
         self.progress_hook = None
+        self._progress = [0, 0]        # (units done, estimated total) of the running operation
         self.generation = 0
         self.history: list[dict] = []
         self._undo: list[tuple[dict, Journal, OpResult]] = []
@@ -167,6 +168,7 @@ class Machine:
                             ok=False, errno=e.errno, error=e.message, check=e.check)
         tx = Tx()
         self.store.touched = []
+        self._progress = [0, self._estimate_work(name, args)]
         try:
             dispatch(self, tx, name, args)
         except OpFailed as e:
@@ -291,10 +293,32 @@ class Machine:
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
 
-    def tick(self, what: str, done: int, total: int) -> None:
+    def tick(self, what: str, done: int = 0, total: int = 0) -> None:
+        """One unit of a long loop (a section added or removed, a block onlined or offlined).
+
+        The count is operation-wide (`_progress`: done, estimated total), whatever loop the
+        caller is in; every 16th unit the progress hook hears the step and the count."""
         hook = self.progress_hook
-        if hook is not None and (done & 15) == 0:
-            hook(what, done, total)
+        if hook is None:
+            return
+        prog = self._progress
+        prog[0] += 1
+        if (prog[0] & 15) == 0:
+            hook(what, prog[0], max(prog[1], prog[0]))
+
+    def _estimate_work(self, name: str, args: dict) -> int:
+        """How many tick units an operation will take, for the progress display (an estimate:
+        sections for adds and removals, plus blocks for onlining and offlining them)."""
+        size = args.get("size")
+        if not isinstance(size, int) or size <= 0:
+            return 0
+        sections = size // (self.pps << self.page_shift)
+        blocks = size // self._block_size if self._block_size else 0
+        if name == "eject":
+            return sections + blocks
+        if name == "hot_add" and self.auto_online != "offline":
+            return sections + blocks
+        return sections
 
     # =====================================================================================
     # geometry helpers used across the engine

@@ -257,6 +257,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, memma
     if m.auto_online != "offline":
         from .memory_block import device_online_block
         for b in range(lo // m.ppb, hi // m.ppb):
+            m.tick("online_pages")
             try:
                 device_online_block(m, tx, b, m.auto_online, sub=True)
             except OpFailed as e:
