@@ -979,6 +979,11 @@ class MemmapApp(ThemedApp):
         main.set_mode(self.mode)
         self.notify(f"grid mode: {self.mode}", timeout=2)
 
+    def action_toggle_crosshair(self) -> None:
+        main = self.main_screen
+        if main is not None:
+            self.notify(f"crosshair {'on' if main.toggle_crosshair() else 'off'}", timeout=2)
+
     def action_cycle_theme(self) -> None:
         names = self.theme_names()
         if not names:
