@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.widgets.text_panel import set_virtual_size_quietly
 from tui.render import (
     MODES,
     CellRow,
@@ -367,25 +368,9 @@ class PfnGrid(ScrollView, can_focus=True):
             self._scroll_to_cursor(center=True)
 
     def _set_virtual_size(self, size: Size) -> None:
-        """Resize the scrollable area without a screen-wide layout pass.
-
-        Assigning `virtual_size` is a layout reactive: the whole screen is laid out again
-        and repainted a frame later, which doubles a zoom's latency. The grid's own size
-        does not change, so updating the scrollbars and repainting the grid is enough,
-        except when a scrollbar has to appear or disappear.
-        """
-        if size == self.virtual_size:
-            return
-        old = self.virtual_size
-        region = self.scrollable_content_region
-        needs_layout = ((old.height > region.height) != (size.height > region.height)
-                        or (old.width > region.width) != (size.width > region.width))
-        if needs_layout or not self.is_mounted:
-            self.virtual_size = size
-            return
-        self.set_reactive(PfnGrid.virtual_size, size)
-        self._scroll_update(size)
-        self.refresh()
+        """Resize the scrollable area without a screen-wide layout pass (see
+        `set_virtual_size_quietly`): a zoom would otherwise cost a second frame."""
+        set_virtual_size_quietly(self, size)
 
     def _invalidate(self) -> None:
         self._epoch += 1

@@ -29,8 +29,12 @@ def set_virtual_size_quietly(widget: Widget, size: Size) -> None:
         return
     old = widget.virtual_size
     region = widget.scrollable_content_region
-    needs_layout = ((old.height > region.height) != (size.height > region.height)
-                    or (old.width > region.width) != (size.width > region.width))
+    # with overflow "scroll" or "hidden" the scrollbars stay as they are whatever the size
+    styles = widget.styles
+    needs_layout = ((styles.overflow_y == "auto"
+                     and (old.height > region.height) != (size.height > region.height))
+                    or (styles.overflow_x == "auto"
+                        and (old.width > region.width) != (size.width > region.width)))
     if needs_layout or not widget.is_mounted:
         widget.virtual_size = size
         return
