@@ -19,8 +19,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
+from tui.formatting import human_bytes
 from tui.keys import make_bindings
 from tui.messages import BlockClicked
 from tui.widgets.counters import Counters
@@ -28,7 +29,6 @@ from tui.widgets.event_log import EventLog
 from tui.widgets.inspector import Inspector
 from tui.widgets.machine_bar import MachineBar
 from tui.widgets.narration import Narration
-
 from tui.widgets.pfn_grid import PfnGrid
 
 
@@ -45,8 +45,11 @@ class MainScreen(Screen):
         self.mode = mode
         self.highlight: list[tuple[int, int]] = []
         self._inspected: int | None = None   # the pfn the inspector shows
+        self.selection: list[int] = []
+        self.status_facts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="status", markup=False)
         yield MachineBar(id="bar")
         with Horizontal(id="middle"):
             yield PfnGrid(self.machine, mode=self.mode, id="grid")
@@ -60,6 +63,7 @@ class MainScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#bar", MachineBar).set_mode(self.mode)
         self.grid.cursor_listener = self._follow_cursor
+        self.grid.zoom_listener = self._follow_zoom
         self.show_machine(self.machine, mark_changes=False)
         self.grid.focus()
         self._apply_size(self.size.width, self.size.height)
@@ -118,6 +122,31 @@ class MainScreen(Screen):
         if pfn != self._inspected:
             self.refresh_inspector()
 
+    def show_status(self, facts: dict[str, str]) -> None:
+        """The status line: profile, arch, page and block size, zoom in words, mode, theme,
+        the running job, the block selection."""
+        grid = self.grid
+        zoom = ""
+        if grid is not None:
+            geo = self.machine.geometry
+            per = grid.per_cell
+            zoom = f"1 cell = {per} pfn{'s' if per != 1 else ''} ({human_bytes(per * geo.page_size)})"
+        parts = [f"{facts['arch']} · profile {facts['profile']}",
+                 f"{facts['page']} pages, {facts['block']} blocks", zoom,
+                 f"mode {facts['mode']}", f"theme {facts['theme']}"]
+        if self.selection:
+            parts.append(f"selected memory{self.selection[0]}-{self.selection[-1]}")
+        parts.append(f"running: {facts['running']}" if facts["running"] else "idle")
+        self.status_facts = facts
+        # one line, always: no layout pass (it would cost the key a frame of its own)
+        self.query_one("#status", Static).update(" │ ".join(p for p in parts if p), layout=False)
+
+    def set_selection(self, blocks: list[int] | None) -> None:
+        """The selected run of blocks for range operations (None: no selection)."""
+        self.selection = list(blocks or [])
+        if self.status_facts:
+            self.show_status(self.status_facts)
+
     def set_mode(self, mode: str) -> None:
         self.mode = mode
         self.grid.mode = mode
@@ -139,6 +168,12 @@ class MainScreen(Screen):
         # normally already shown by _follow_cursor; this catches moves made before mount
         if event.pfn != self._inspected:
             self.refresh_inspector()
+
+    def _follow_zoom(self, per_cell: int) -> None:
+        """Called by the grid as the zoom changes, inside the key's handler: the status line
+        says the new zoom in the same frame as the grid shows it."""
+        if self.status_facts:
+            self.show_status(self.status_facts)
 
     @on(BlockClicked)
     def _block_clicked(self, event: BlockClicked) -> None:

@@ -163,6 +163,7 @@ class PfnGrid(ScrollView, can_focus=True):
         # drawn, so the panels that follow the cursor land in the same screen update
         # (CursorMoved is also posted, but it arrives a frame later).
         self.cursor_listener: Callable[[int], None] | None = None
+        self.zoom_listener: Callable[[int], None] | None = None   # the same for the zoom
         self._read_machine(initial=True)
 
     # -- public API ------------------------------------------------------------------
@@ -199,6 +200,8 @@ class PfnGrid(ScrollView, can_focus=True):
         wanted = max([level for level in levels if level <= per_cell] or [levels[0]])
         if wanted != self._per_cell:
             self._relayout(lambda: setattr(self, "_per_cell", wanted), keep_cache=True)
+            if self.zoom_listener is not None:
+                self.zoom_listener(wanted)
             self.post_message(self.ZoomChanged(wanted))
 
     @property
