@@ -105,3 +105,42 @@ async def test_crosshair_key_toggles_the_crosshair_and_is_in_help(ui, make_app):
         table = app.screen.keys_table()
         rows = list(zip(*[[str(cell) for cell in column._cells] for column in table.columns]))
         assert [row for row in rows if "#" in row and "crosshair" in " ".join(row).lower()]
+
+
+async def test_text_panel_repaints_only_the_lines_that_changed(monkeypatch):
+    from rich.text import Text
+    from textual.app import App
+
+    import tui.widgets.text_panel as text_panel
+    from tui.widgets.text_panel import TextPanel
+
+    class PanelApp(App):
+        def compose(self):
+            yield TextPanel(id="panel")
+
+    app = PanelApp()
+    async with app.run_test(size=(30, 10)) as pilot:
+        panel = app.query_one(TextPanel)
+        head = Text("pfn 0x1\nstate free\n")
+        tail = Text("section 0\npfns 0x0-0x7fff\n")
+        panel.set_text([head, tail])
+        await pilot.pause()
+        assert panel.last_text == head.plain + tail.plain
+        assert panel.virtual_size.height == 4
+        wrapped, repainted = [], []
+        original_wrap = text_panel.wrap_text
+        monkeypatch.setattr(text_panel, "wrap_text",
+                            lambda text, *a: wrapped.append(text.plain) or original_wrap(text, *a))
+        monkeypatch.setattr(panel, "refresh_line", repainted.append)
+        monkeypatch.setattr(panel, "refresh", lambda *a, **k: repainted.append("all"))
+        # the same text again: nothing wrapped, nothing repainted
+        panel.set_text([Text("pfn 0x1\nstate free\n"), Text("section 0\npfns 0x0-0x7fff\n")])
+        assert (wrapped, repainted) == ([], [])
+        # a new first paragraph of the same height: only it is wrapped, only its changed line drawn
+        panel.set_text([Text("pfn 0x2\nstate free\n"), tail])
+        assert wrapped == ["pfn 0x2\nstate free\n"]
+        assert repainted == [0]
+        assert "".join(s.text for s in panel.render_line(0)).rstrip() == "pfn 0x2"
+        # a longer text changes the scroll height and repaints the panel
+        panel.set_text([Text("pfn 0x3\nstate free\nholds struct pages\n"), tail])
+        assert repainted[-1] == "all" and panel.virtual_size.height == 5

@@ -136,25 +136,9 @@ def _pad(segments: list[Segment], width: int | None, palette: Palette, used: int
     return segments
 
 
-def format_section_header(
-    section: int,
-    lo: int,
-    hi: int,
-    *,
-    nr_sections: int = 1,
-    block: int | None = None,
-    node: int | None = None,
-    zone: str | None = None,
-    online: bool | None = None,
-    width: int | None = None,
-) -> str:
-    """'section 32 · block 32 · pfn 0x100000–0x107fff · node 0 · Movable'.
-
-    For a band of several sections: 'sections 32–8223 (8192) · pfn ... · node 0'. With a
-    `width`, the longest spelling that fits (abbreviated word by word, see labels.py).
-    """
-    return fit_section_header(section, lo, hi, width, nr_sections=nr_sections, block=block,
-                              node=node, zone=zone, online=online)
+# 'section 32 · block 32 · pfn 0x100000–0x107fff · node 0 · Movable', or with a width the
+# longest spelling that fits (abbreviated word by word, see labels.py)
+format_section_header = fit_section_header
 
 
 def gutter_label(pfn: int, digits: int) -> str:

@@ -99,16 +99,14 @@ class MainScreen(Screen):
             if new or grid.machine is not machine:
                 grid.machine = machine
             grid.refresh_from_machine()
-            resources = machine.resources()
+            # the lists of every block and resource are read here, once per operation
+            resources, blocks = machine.resources(), machine.blocks()
             self.query_one("#inspector", Inspector).set_resources(resources)
-            self._refresh_bar(resources)
-            self.query_one("#counters", Counters).update_from(machine, mark_changes=mark_changes)
+            hot = sum(int(r.get("size", 0)) for r in resources)
+            self.query_one("#bar", MachineBar).update_blocks(blocks, machine.geometry.block_size, hot)
+            self.query_one("#counters", Counters).update_from(machine, mark_changes=mark_changes,
+                                                              blocks=blocks)
             self.refresh_inspector()
-
-    def _refresh_bar(self, resources: list[dict]) -> None:
-        m = self.machine
-        hot = sum(int(r.get("size", 0)) for r in resources)
-        self.query_one("#bar", MachineBar).update_blocks(m.blocks(), m.geometry.block_size, hot)
 
     def refresh_inspector(self) -> None:
         """Show the cursor's pfn in the inspector and its block in the machine bar."""

@@ -17,8 +17,9 @@ MEMINFO_KEYS = ("MemTotal", "MemFree", "MemAvailable", "Unevictable", "Mlocked",
 VMSTAT_KEYS = ("nr_memmap_pages", "nr_memmap_boot_pages", "nr_free_pages", "nr_page_table_pages")
 
 
-def snapshot(machine: Any) -> dict[str, Any]:
-    """Every watched counter as a flat dict: name -> value (ints compare and give deltas)."""
+def snapshot(machine: Any, blocks: list[dict] | None = None) -> dict[str, Any]:
+    """Every watched counter as a flat dict: name -> value (ints compare and give deltas).
+    `blocks`: the machine's block list when the caller has already read it."""
     snap: dict[str, Any] = {}
     meminfo = machine.meminfo()
     for key in MEMINFO_KEYS:
@@ -34,7 +35,7 @@ def snapshot(machine: Any) -> dict[str, Any]:
         name = f"zone.{z.get('node')}.{z.get('zone')}"
         snap[f"{name}.present"] = z.get("present")
         snap[f"{name}.managed"] = z.get("managed")
-    for b in machine.blocks():
+    for b in machine.blocks() if blocks is None else blocks:
         if b.get("nr_vmemmap_pages"):
             snap[f"block.{b.get('id')}"] = b.get("nr_vmemmap_pages")
     return snap
@@ -58,8 +59,9 @@ class Counters(TextPanel):
         self.current: dict[str, Any] = {}
         self.changed: set[str] = set()
 
-    def update_from(self, machine: Any, *, mark_changes: bool = True) -> None:
-        snap = snapshot(machine)
+    def update_from(self, machine: Any, *, mark_changes: bool = True,
+                    blocks: list[dict] | None = None) -> None:
+        snap = snapshot(machine, blocks)
         if mark_changes and self.current:
             self.previous = self.current
             self.changed = {k for k in set(snap) | set(self.previous)

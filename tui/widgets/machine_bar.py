@@ -88,23 +88,17 @@ class MachineBar(Widget):
         layout = self.bar_layout(width)
         glyph_index = 2 if self.mode == "ascii" else 1
         cursor_x = layout.cell_of_block(self.cursor_block)
-        bar = Text(no_wrap=True, overflow="crop")
+        # one span per run of equal cells, not one per cell: Textual's cost follows spans
+        runs: list[tuple[str, str]] = []
         for x, cell in enumerate(layout.cells):
-            if cell.gap:
-                bar.append(GAP[glyph_index] if self.mode != "color" else "┊", style=GAP[0])
-                continue
-            colour, glyph, ascii_ = BLOCK_STYLES[cell.kind]
-            if self.mode == "color":
-                ch = "█" if cell.kind != "offline" else "░"
+            ch, style = self._cell_look(cell, x == cursor_x, glyph_index)
+            if runs and runs[-1][1] == style and x - 1 != cursor_x:
+                runs[-1] = (runs[-1][0] + ch, style)
             else:
-                ch = glyph if self.mode == "glyph" else ascii_
-            style = colour if self.mode != "ascii" else ""
-            if x == cursor_x:
-                if self.mode == "color":
-                    ch, style = CURSOR_GLYPH, f"bold {colour}"
-                else:
-                    style = f"{style} bold reverse".strip()
-            bar.append(ch, style=style or "none")
+                runs.append((ch, style))
+        bar = Text(no_wrap=True, overflow="crop")
+        for text, style in runs:
+            bar.append(text, style=style)
         lines = Text(no_wrap=True, overflow="crop")
         lines.append_text(bar)
         if self.size.height >= 2:
@@ -114,6 +108,23 @@ class MachineBar(Widget):
             lines.append("\n")
             lines.append_text(self._summary_line(layout, width, cursor_x))
         return lines
+
+    def _cell_look(self, cell, is_cursor: bool, glyph_index: int) -> tuple[str, str]:
+        """(character, style) of one bar cell."""
+        if cell.gap:
+            return (GAP[glyph_index] if self.mode != "color" else "┊"), GAP[0]
+        colour, glyph, ascii_ = BLOCK_STYLES[cell.kind]
+        if self.mode == "color":
+            ch = "█" if cell.kind != "offline" else "░"
+        else:
+            ch = glyph if self.mode == "glyph" else ascii_
+        style = colour if self.mode != "ascii" else ""
+        if is_cursor:
+            if self.mode == "color":
+                ch, style = CURSOR_GLYPH, f"bold {colour}"
+            else:
+                style = f"{style} bold reverse".strip()
+        return ch, style or "none"
 
     def _summary_line(self, layout: BarLayout, width: int, cursor_x: int | None) -> Text:
         total, online, boot = layout.total, layout.online, layout.boot
