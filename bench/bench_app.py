@@ -241,11 +241,11 @@ async def long_op(app, rec: Recorder, pilot, label: str, start) -> dict:
     await rec.settle(0.3)
     stamps = [t for t in rec.times[first:] if t <= t_end + 1.0]
     points = [t0] + stamps
-    gaps = [(b - a) * 1000 for a, b in zip(points, points[1:])]
-    during = [(b - a) * 1000 for a, b in zip(points, points[1:]) if a < t_end]
+    # gaps that start before the operation ended (the last one ends with its result drawn)
+    during = [((b - a) * 1000, a - t0) for a, b in zip(points, points[1:]) if a < t_end]
+    worst = max(during, default=(float("nan"), float("nan")))
     return {"label": label, "ran": ran, "seconds": t_end - t0, "updates": len(stamps),
-            "max_gap": max(during or gaps or [float("nan")]),
-            "p95_gap": pct(during, 95)}
+            "max_gap": worst[0], "max_gap_at": worst[1], "p95_gap": pct([g for g, _ in during], 95)}
 
 
 async def run_long(args) -> bool:
@@ -261,27 +261,34 @@ async def run_long(args) -> bool:
         app.clear_notifications()
 
         async def hot_add():
+            from textual.css.query import NoMatches
             from textual.widgets import Input
 
             await pilot.press("a")
-            await pilot.pause(0.2)
-            size = app.screen.query_one("#size", Input)
+            for _ in range(200):
+                try:
+                    size = app.screen.query_one("#size", Input)
+                    break
+                except NoMatches:
+                    await asyncio.sleep(0.01)
             size.value = args.size
-            await pilot.press("enter")
+            await pilot.pause()
+            send_key(app, "enter")      # Pilot.press would wait for idle, into the operation
 
-        async def press(key):
+        def press(key):
             async def go():
-                await pilot.press(key)
+                send_key(app, key)
             return go
 
         results.append(await long_op(app, rec, pilot, f"hot-add {args.size}", hot_add))
-        results.append(await long_op(app, rec, pilot, f"eject {args.size}", await press("e")))
-        results.append(await long_op(app, rec, pilot, f"undo the eject", await press("u")))
+        results.append(await long_op(app, rec, pilot, f"eject {args.size}", press("e")))
+        results.append(await long_op(app, rec, pilot, "undo the eject", press("u")))
     ok = True
-    print(f"{'operation':<20} {'ran':>4} {'seconds':>8} {'updates':>8} {'max gap ms':>11} {'p95 gap ms':>11}")
+    print(f"{'operation':<20} {'ran':>4} {'seconds':>8} {'updates':>8} {'max gap ms':>11} "
+          f"{'(at s)':>7} {'p95 gap ms':>11}")
     for r in results:
         print(f"{r['label']:<20} {'yes' if r['ran'] else 'no':>4} {r['seconds']:>8.2f} {r['updates']:>8} "
-              f"{r['max_gap']:>11.0f} {r['p95_gap']:>11.0f}")
+              f"{r['max_gap']:>11.0f} {r['max_gap_at']:>7.2f} {r['p95_gap']:>11.0f}")
         ok = ok and r["ran"] and r["max_gap"] <= LONG_GAP_TARGET_MS
     print(f"target: a screen update at least every {LONG_GAP_TARGET_MS:.0f} ms while an operation "
           f"runs: {'OK' if ok else 'MISSED'}")
