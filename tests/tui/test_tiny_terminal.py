@@ -26,3 +26,26 @@ async def test_every_dialog_survives_1x1(ui, make_app):
             assert isinstance(app.screen, MainScreen), key
     assert "MainScreen" not in opened          # every key opened its dialog
     assert len(opened) == len(DIALOG_KEYS)
+
+
+async def test_40x12_says_what_is_hidden(make_app):
+    app = make_app()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        status = str(app.main_screen.query_one("#status").render())
+        assert status.startswith("hidden: inspector, counters, event log")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert "hidden" not in str(app.main_screen.query_one("#status").render())
+
+
+async def test_80x24_footer_offers_help(make_app):
+    from textual.widgets._footer import FooterKey
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        keys = [k for k in app.main_screen.query(FooterKey) if k.action == "app.help"]
+        assert len(keys) == 1
+        region = keys[0].region
+        assert region.width > 0 and region.right <= 80 and region.y == 23
