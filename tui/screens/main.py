@@ -21,8 +21,10 @@ from tui.messages import BlockClicked
 from tui.widgets.counters import Counters
 from tui.widgets.event_log import EventLog
 from tui.widgets.inspector import Inspector
+from tui.widgets.legend import Legend
 from tui.widgets.machine_bar import MachineBar
 from tui.widgets.narration import Narration
+from tui.widgets.status_line import StatusLine
 
 try:  # the pfn grid is written by another helper; run without it until it exists
     from tui.widgets.pfn_grid import PfnGrid
@@ -53,8 +55,10 @@ class MainScreen(Screen):
             with Vertical(id="side"):
                 yield Inspector(id="inspector")
                 yield Counters(id="counters")
+        yield Legend(mode=self.mode, id="legend")
         yield Narration(id="narration")
         yield EventLog(id="log")
+        yield StatusLine(id="status")
         yield Footer(id="footer")
 
     def on_mount(self) -> None:
