@@ -8,7 +8,7 @@ import time
 import pytest
 from textual.widgets import Input, Select
 
-from tui.screens.dialogs import BusyScreen, ChoiceDialog, HotAddDialog, NewMachineDialog, PromptDialog
+from tui.screens.dialogs import ChoiceDialog, HotAddDialog, NewMachineDialog, PromptDialog
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 
@@ -124,8 +124,7 @@ async def test_refused_remove_shows_errno_and_check(ui, make_app):
         result = app.last_result
         assert result is not None and not result.ok and result.errno
         assert f"-{result.errno}" in ui.log_text(app)
-        if result.check:
-            assert result.check in ui.log_text(app)
+        assert result.check and result.check in ui.log_text(app)
         assert any(result.errno in n for n in ui.notifications(app))
 
 
@@ -156,9 +155,9 @@ async def test_eject(ui, make_app):
         await ui.goto(pilot, app, res["start_pfn"])
         await pilot.press("e")
         await ui.settle(pilot, app)
-        assert app.last_result is not None and app.last_result.op in ("eject", "remove")
-        if app.last_result.ok:
-            assert app.machine.resources() == []
+        assert app.last_result is not None and app.last_result.op == "eject"
+        assert app.last_result.ok, app.last_result.summary()
+        assert app.machine.resources() == []
 
 
 async def test_pin_blocks_offline_until_unpinned(ui, make_app):
@@ -243,8 +242,7 @@ async def test_show_backing_highlights_the_memmap(ui, make_app):
         await pilot.press("b")
         await pilot.pause()
         served = app.machine.served_by(lo)
-        if served:
-            assert app.main_screen.highlight == [tuple(served)]
+        assert served is not None and app.main_screen.highlight == [tuple(served)]
 
 
 @pytest.mark.parametrize("key,check", [
@@ -288,14 +286,15 @@ async def test_profile_replays_history(ui, make_app):
         await ui.hot_add(pilot, app, "256M")
         history = list(app.machine.history)
         names = list(PROFILES)
-        target = names.index("6.8") if "6.8" in names else 0
+        target = names.index("6.8")
         await pilot.press("v")
         await pilot.pause()
         assert isinstance(app.screen, ChoiceDialog)
         app.screen.action_pick(target)
         await ui.settle(pilot, app)
         assert app.machine.geometry.profile == names[target]
-        assert len(app.machine.history) <= len(history)
+        # the same operations, replayed in order on the new machine
+        assert app.machine.history == history
         assert "replay" in ui.log_text(app)
 
 
@@ -351,28 +350,6 @@ async def test_command_palette_runs_actions(ui, make_app):
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert isinstance(app.screen, HotAddDialog)
-
-
-async def test_long_operation_runs_in_a_worker(ui, make_app):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        real = app.machine.hot_add
-
-        def slow(*args, **kwargs):
-            time.sleep(1.5)
-            return real(*args, **kwargs)
-
-        app.machine.hot_add = slow
-        await pilot.press("a", "enter")
-        await pilot.pause()
-        assert app.busy and isinstance(app.screen, BusyScreen)
-        await pilot.press("a", "o", "u", "n")   # ignored while it runs
-        assert isinstance(app.screen, BusyScreen)
-        await ui.settle(pilot, app)
-        assert isinstance(app.screen, MainScreen)
-        assert len(app.machine.resources()) == 1
-        await pilot.resize_terminal(60, 20)
-        await pilot.pause()
 
 
 async def test_remapped_keys_from_config(ui, tmp_path, monkeypatch):
