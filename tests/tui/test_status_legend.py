@@ -14,7 +14,7 @@ from tui.render.glyphs import ASCII_GLYPHS, UNICODE_GLYPHS
 from tui.render.palette import to_rich_color
 from tui.widgets.legend import (SHORT_NAMES, SWATCH, Legend, PresentStates, legend_entries,
                                 render_legend, states_present)
-from tui.widgets.status_line import StatusInfo, StatusLine, describe_zoom, human_bytes, render_status
+from tui.widgets.status_line import StatusInfo, StatusLine, describe_zoom, render_status, short_bytes
 
 INFO = StatusInfo(profile="7.2", arch="x86_64", page_size=4096, block_size=128 << 20,
                   per_cell=64, mode="color", theme="dark")
@@ -30,8 +30,17 @@ def test_zoom_in_words(per_cell, page_size, words):
     assert describe_zoom(per_cell, page_size) == words
 
 
-def test_human_bytes():
-    assert [human_bytes(n) for n in (512, 4096, 3 << 29, 1 << 40)] == ["512 B", "4 KiB", "1.5 GiB", "1 TiB"]
+def test_short_bytes():
+    assert [short_bytes(n) for n in (512, 4096, 3 << 29, 1 << 40)] == ["512", "4K", "1.5G", "1T"]
+
+
+def test_status_line_leads_with_what_a_small_terminal_hides():
+    info = StatusInfo(**{**INFO.__dict__, "hidden": ("inspector", "counters"),
+                         "selection": "memory33-40"})
+    assert render_status(info, 200).plain.startswith(
+        "hidden: inspector, counters (enlarge the terminal; ? keys) · profile 7.2")
+    assert "selected memory33-40" in render_status(info, 200).plain
+    assert render_status(info, 40).plain == "hidden: inspector, counters"
 
 
 def test_wide_status_line_says_everything():

@@ -1,7 +1,9 @@
 """The status line: what the screen is showing and whether the engine is busy, in one line.
 
-    ▶ hot_add(size=1T) · profile 7.2 · x86_64 · 4 KiB pages · 128 MiB blocks ·
-      1 cell = 64 pfns (256 KiB) · colour cells · theme dark
+    ▶ hot_add(size=1T) · profile 7.2 · 1 cell = 64 pfns (256 KiB) · x86_64 · 4 KiB pages ·
+      128 MiB blocks · colour cells · theme dark · selected memory33-40
+
+At small sizes it starts with the panels the terminal has folded away.
 
 `render_status` is pure (unit-tested at every width); `StatusLine` holds a `StatusInfo` set
 from above (`update_from`) and draws it at its own width. When the line does not fit, items
@@ -16,21 +18,11 @@ from rich.text import Text
 from textual.widget import Widget
 
 from engine import Machine
+from tui.formatting import human_bytes
 
 MODE_WORDS = {"color": ("colour cells", "colour"), "glyph": ("glyph cells", "glyph"),
               "ascii": ("ASCII cells", "ASCII")}
 SEPARATOR = " · "
-
-
-def human_bytes(nbytes: int) -> str:
-    """4096 -> "4 KiB", 3 << 29 -> "1.5 GiB" (exact when a whole number of the unit)."""
-    value = float(nbytes)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if value < 1024 or unit == "PiB":
-            text = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
-            return f"{text} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def short_bytes(nbytes: int) -> str:
@@ -57,20 +49,27 @@ class StatusInfo:
     mode: str
     theme: str | None = None
     running: str | None = None
+    selection: str | None = None              # "memory33-40": the blocks a range op acts on
+    hidden: tuple[str, ...] = ()              # panels a small terminal folded away
 
     @classmethod
     def of(cls, machine: Machine, *, per_cell: int, mode: str, theme: str | None,
-           running: str | None = None) -> "StatusInfo":
+           running: str | None = None, selection: str | None = None,
+           hidden: tuple[str, ...] = ()) -> "StatusInfo":
         geo = machine.geometry
         return cls(profile=geo.profile, arch=geo.arch, page_size=geo.page_size,
                    block_size=geo.block_size, per_cell=per_cell, mode=mode, theme=theme,
-                   running=running)
+                   running=running, selection=selection, hidden=tuple(hidden))
 
 
 # (key, long form, short form) in order of importance: the last ones shrink and go first.
 def _items(info: StatusInfo) -> list[tuple[str, str, str]]:
     mode_long, mode_short = MODE_WORDS.get(info.mode, (info.mode, info.mode))
     items = []
+    if info.hidden:
+        hidden = ", ".join(info.hidden)
+        items.append(("hidden", f"hidden: {hidden} (enlarge the terminal; ? keys)",
+                      f"hidden: {hidden}"))
     if info.running:
         items.append(("running", f"▶ {info.running}", "▶ busy"))
     items += [
@@ -84,6 +83,8 @@ def _items(info: StatusInfo) -> list[tuple[str, str, str]]:
     ]
     if info.theme:
         items.append(("theme", f"theme {info.theme}", info.theme))
+    if info.selection:
+        items.append(("selection", f"selected {info.selection}", info.selection))
     if not info.running:
         items.append(("idle", "idle", "idle"))
     return items
@@ -94,17 +95,18 @@ def _join(parts: list[tuple[str, str]]) -> Text:
     for i, (key, words) in enumerate(parts):
         if i:
             text.append(SEPARATOR, style="dim")
-        text.append(words, style="bold reverse" if key == "running" else "")
+        text.append(words, style="bold reverse" if key in ("running", "hidden") else "")
     return text
 
 
 # How the line gives way, step by step, until it fits: shorten the details, drop "idle",
-# shorten the zoom, drop the details, then the rest; the running operation shrinks last.
+# shorten the zoom, drop the details, then the rest; what is hidden and what runs go last.
 _GIVE_WAY = (
-    ("short", "theme"), ("short", "mode"), ("short", "block"), ("short", "page"),
+    ("short", "selection"), ("short", "theme"), ("short", "mode"), ("short", "block"), ("short", "page"),
     ("short", "arch"), ("short", "profile"), ("drop", "idle"), ("short", "zoom"),
     ("drop", "theme"), ("drop", "mode"), ("drop", "block"), ("drop", "page"), ("drop", "arch"),
-    ("drop", "zoom"), ("drop", "profile"), ("short", "running"),
+    ("drop", "zoom"), ("drop", "profile"), ("drop", "selection"), ("short", "hidden"),
+    ("short", "running"), ("drop", "running"),
 )
 
 
@@ -151,10 +153,12 @@ class StatusLine(Widget):
         self.info: StatusInfo | None = None
 
     def update_from(self, machine: Machine, *, per_cell: int, mode: str, theme: str | None,
-                    running: str | None = None) -> None:
-        """Show this machine at this zoom/mode/theme; `running`: the operation in progress."""
+                    running: str | None = None, selection: str | None = None,
+                    hidden: tuple[str, ...] = ()) -> None:
+        """Show this machine at this zoom/mode/theme; `running`: the operation in progress,
+        `selection`: the selected blocks, `hidden`: the panels a small terminal folds away."""
         self.set_info(StatusInfo.of(machine, per_cell=per_cell, mode=mode, theme=theme,
-                                    running=running))
+                                    running=running, selection=selection, hidden=hidden))
 
     def set_info(self, info: StatusInfo) -> None:
         if info != self.info:
