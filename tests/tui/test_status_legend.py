@@ -193,3 +193,8 @@ async def test_status_and_legend_widgets_on_the_main_screen(make_app):
         colour = [s.style.color for s in relit.spans if s.start == free_at][0]
         assert colour == to_rich_color(themes.load_theme("light").variables["state-free"])
         assert legend.present.computed == 1      # the theme change did not re-read the machine
+
+
+def test_every_state_has_a_short_name():
+    assert set(SHORT_NAMES) == set(NAMES)
+    assert all(len(SHORT_NAMES[s]) <= len(s) for s in NAMES)

@@ -31,7 +31,7 @@ SHORT_NAMES = {
     "absent": "absent", "boot-reserved": "boot", "memmap-self": "mm-self",
     "memmap-other": "mm-other", "pagetable": "ptable", "offline": "offline", "free": "free",
     "movable": "movable", "unmovable": "unmov", "pinned": "pinned", "memmap-pad": "mm-pad",
-    "hole": "hole",
+    "hole": "hole", "unplugged": "unplug",
 }
 SWATCH = "\u2588\u2588"      # ██ a solid patch of the state's colour
 GAP = "  "
