@@ -344,7 +344,8 @@ def virtio_mem_add_memory(m, tx, vm, addr: int, size: int) -> str | None:
     with tx.nest():
         mgid = vm.mgid if vm.mgid >= 0 else vm.nid
         flags = (MHP_NID_IS_MGID,) if vm.mgid >= 0 else ()
-        e = _attempt(tx, mh.add_memory, m, tx, addr, size, mgid, "virtio_mem", flags, RESOURCE_NAME)
+        e = _attempt(tx, lambda: mh.add_memory(m, tx, addr, size, mgid, "virtio_mem", flags,
+                                               RESOURCE_NAME, owner=vm.name))
     if e is None:
         return None
     tx.log(f"virtio_mem {vm.name}: adding memory failed: -{errno_number(e.errno)}")
@@ -908,10 +909,10 @@ def device_regions(m) -> list[tuple[int, int, str]]:
     return [(vm.addr, vm.addr + vm.region_size, vm.id) for vm in m.virtio_mem.values()]
 
 
-def device_info(m, vm: VirtioMem) -> dict:
+def device_info(m, vm: VirtioMem, with_blocks: bool = True) -> dict:
     unit = _unit(vm, m)
     blocks = []
-    ids = range(vm.first_id, vm.next_id)
+    ids = range(vm.first_id, vm.next_id) if with_blocks else range(0)
     for i in ids:
         if vm.in_sbm:
             st = sbm_get_mb_state(m, vm, i)
@@ -942,7 +943,7 @@ def device_at(m, pfn: int) -> dict | None:
     addr = pfn << m.page_shift
     for vm in m.virtio_mem.values():
         if vm.addr <= addr < vm.addr + vm.region_size:
-            info = device_info(m, vm)
+            info = device_info(m, vm, with_blocks=False)
             info.pop("blocks")
             mb = pfn // m.ppb
             if vm.in_sbm:
