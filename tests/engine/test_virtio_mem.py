@@ -406,3 +406,18 @@ def test_virtio_mem_cleanup_pending_mb_retries_a_failed_removal_since_6_5():
         r = checked(m, ok(m.pass_time(50)))
         assert m.block(32) is None and dev(m)["retry_due_s"] is None
         assert "offline_and_remove_memory" in [e.func for e in r.events]
+
+
+def test_virtio_mem_add_takes_arm64_linear_map_page_tables_from_existing_memory():
+    # rodata=full maps the linear map of new memory with pages: one PTE table per 2 MiB,
+    # allocated at add time like the memmap (arch_add_memory -> __create_pgd_mapping)
+    taken = {}
+    for rodata in ("full", "off"):
+        m = Machine(MachineConfig(profile="6.11", arch="arm64-4k", rodata=rodata,
+                                  auto_online="online_movable", nodes=(NodeConfig(0, 1 * GiB),),
+                                  virtio_mem=(VirtioMemConfig("vmem0", 4 * GiB),)))
+        before = m.meminfo()["MemFree"]
+        ok(m.resize("vmem0", BS))
+        taken[rodata] = before + (BS >> 10) - m.meminfo()["MemFree"]
+        assert check_invariants(m) == []
+    assert taken["full"] - taken["off"] == (BS // (2 * MiB)) * 4
