@@ -27,9 +27,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import states as S
-from .errors import OpFailed, errno_number
+from .config import virtio_mem_default_block_size
+from .errors import ConfigError, OpFailed, errno_number
 from .memory_group import MHP_NID_IS_MGID, memory_group_register_dynamic
 from .model import ZONE_MOVABLE
+from .tx import Tx
 
 RESOURCE_NAME = "System RAM (virtio_mem)"
 VIRTIO_MEM_RETRY_TIMER_MIN_MS = 50000
@@ -87,13 +89,11 @@ def device_memory_base(m) -> int:
 
 def _place(m, cfgs) -> dict[str, int]:
     """memory_device_get_free_addr(): explicit addresses first, then first fit in order."""
-    from .config import virtio_mem_default_block_size
     taken: list[tuple[int, int, str]] = []
     out: dict[str, int] = {}
     ps = m.page_shift
     boot = [(lo << ps, hi << ps) for nd in m.nodes.values() for lo, hi in nd.boot_ranges]
     top = 1 << m.arch.phys_bits
-    from .errors import ConfigError
     for c in cfgs:
         if c.addr is None:
             continue
@@ -130,8 +130,6 @@ def _place(m, cfgs) -> dict[str, int]:
 def probe_devices(m) -> None:
     """virtio_mem_probe() for every [[machine.virtio_mem]], in order; their initial
     requested-size is plugged right away (the probe queues a config update)."""
-    from .config import virtio_mem_default_block_size
-    from .tx import Tx
     cfgs = m.config.virtio_mem
     if not cfgs:
         return
