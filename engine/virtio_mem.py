@@ -78,22 +78,21 @@ class VirtioMem:
 # ==========================================================================================
 # probe: QEMU places the device, the driver chooses its mode
 # ==========================================================================================
-def device_memory_base(m) -> int:
+def device_memory_base(boot_end: int, arch, block_size: int) -> int:
     """QEMU's device memory region: 1 GiB-aligned above boot memory (and above 4 GiB on x86)."""
-    ps = m.page_shift
-    boot_end = max((hi for nd in m.nodes.values() for _, hi in nd.boot_ranges), default=0) << ps
-    base = max(boot_end, 4 << 30 if m.arch.name == "x86_64" else 0)
-    align = max(m.block_size, 1 << 30)
+    base = max(boot_end, 4 << 30 if arch.name == "x86_64" else 0)
+    align = max(block_size, 1 << 30)
     return -(-base // align) * align
 
 
-def _place(m, cfgs) -> dict[str, int]:
-    """memory_device_get_free_addr(): explicit addresses first, then first fit in order."""
+def place_devices(arch, boot: list[tuple[int, int]], cfgs, block_size: int) -> dict[str, int]:
+    """memory_device_get_free_addr(): explicit addresses first, then first fit in order.
+
+    `boot` is the boot RAM as byte ranges; raises ConfigError (one line) for a device that
+    overlaps it or another device, or does not fit in the physical address space."""
     taken: list[tuple[int, int, str]] = []
     out: dict[str, int] = {}
-    ps = m.page_shift
-    boot = [(lo << ps, hi << ps) for nd in m.nodes.values() for lo, hi in nd.boot_ranges]
-    top = 1 << m.arch.phys_bits
+    top = 1 << arch.phys_bits
     for c in cfgs:
         if c.addr is None:
             continue
@@ -106,15 +105,15 @@ def _place(m, cfgs) -> dict[str, int]:
                 raise ConfigError(f"machine.virtio_mem {c.id!r}: address range conflicts with "
                                   f"memory device {who!r}")
         if hi > top:
-            raise ConfigError(f"machine.virtio_mem {c.id!r}: beyond the {m.arch.phys_bits}-bit "
+            raise ConfigError(f"machine.virtio_mem {c.id!r}: beyond the {arch.phys_bits}-bit "
                               f"physical address space")
         taken.append((lo, hi, c.id))
         out[c.id] = lo
-    base = device_memory_base(m)
+    base = device_memory_base(max((hi for _, hi in boot), default=0), arch, block_size)
     for c in cfgs:
         if c.addr is not None:
             continue
-        align = c.block_size or virtio_mem_default_block_size(m.arch)
+        align = c.block_size or virtio_mem_default_block_size(arch)
         at = -(-base // align) * align
         for a, b, _ in sorted(taken):
             if at < b and a < at + c.size:
@@ -133,7 +132,9 @@ def probe_devices(m) -> None:
     cfgs = m.config.virtio_mem
     if not cfgs:
         return
-    where = _place(m, cfgs)
+    ps = m.page_shift
+    boot = [(lo << ps, hi << ps) for nd in m.nodes.values() for lo, hi in nd.boot_ranges]
+    where = place_devices(m.arch, boot, cfgs, m.block_size)
     for i, c in enumerate(cfgs):
         vm = VirtioMem()
         vm.id, vm.name, vm.nid = c.id, f"virtio{i}", c.node

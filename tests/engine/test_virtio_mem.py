@@ -421,3 +421,13 @@ def test_virtio_mem_add_takes_arm64_linear_map_page_tables_from_existing_memory(
         taken[rodata] = before + (BS >> 10) - m.meminfo()["MemFree"]
         assert check_invariants(m) == []
     assert taken["full"] - taken["off"] == (BS // (2 * MiB)) * 4
+
+
+@pytest.mark.parametrize("addr, words", [(1 * GiB, "overlaps boot RAM"),
+                                         (1 << 60, "beyond the 46-bit physical address space")])
+def test_memory_device_pre_plug_refuses_a_bad_address_in_one_line(addr, words):
+    text = (f'[machine]\n[[machine.node]]\nid = 0\nmemory = "2G"\n[[machine.virtio_mem]]\n'
+            f'id = "v"\nsize = "1G"\naddr = {addr}\n')
+    with pytest.raises(Exception) as e:
+        parse_scenario(text, "t.toml")
+    assert words in str(e.value) and "\n" not in str(e.value) and "t.toml" in str(e.value)
