@@ -75,8 +75,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Allocate or free movable / unmovable pages on a node or zone"),
     ActionSpec("virtio", "B", "virtio", "Balloon", "virtio-mem: resize device…",
                "Resize a virtio-mem device (the host's qom-set requested-size): the driver plugs "
-               "or unplugs subblocks / big blocks; optionally let time pass afterwards",
-               footer=True),
+               "or unplugs subblocks / big blocks; optionally let time pass afterwards"),
     ActionSpec("tick", "w", "tick", "Wait", "Let time pass…",
                "Let seconds pass: virtio-mem retry timers that expire fire (50 s, doubling to "
                "300 s); the engine has no clock of its own"),
