@@ -111,13 +111,13 @@ class Hotplug(RuleBasedStateMachine):
 
     @rule(units=st.integers(0, 512))
     def resize(self, units):
-        if getattr(self, "vmem", None):
+        if self.vmem:
             self._apply({"op": "resize", "device": "vmem0",
                          "requested_size": min(units * 2 * MiB // self.vmem, (1 * GiB) // self.vmem) * self.vmem})
 
     @rule(seconds=st.sampled_from([10, 50, 400]))
     def tick(self, seconds):
-        if getattr(self, "vmem", None):
+        if self.vmem:
             self._apply({"op": "tick", "seconds": seconds})
 
     @rule(fault=st.sampled_from(["mem_going_online", "mem_going_offline", "vmemmap", "pgtable",
