@@ -520,7 +520,10 @@ class Machine:
                         "size": (r.end_pfn - r.start_pfn) << self.page_shift,
                         "end": r.end_pfn << self.page_shift, "start_pfn": r.start_pfn,
                         "end_pfn": r.end_pfn, "node": r.node, "via": r.via, "memmap": r.memmap,
-                        "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))})
+                        # existing blocks only: a stale entry (release_mem_region_adjustable
+                        # left it) claims the range without any memory block
+                        "blocks": [b for b in range(r.start_pfn // self.ppb, r.end_pfn // self.ppb)
+                                   if b < self.blks.size and self.blks.exists[b]]})
         return out
 
     def resource_at(self, pfn: int) -> dict | None:

@@ -39,6 +39,7 @@ def test_a_removal_spanning_two_resources_releases_nothing_and_blocks_a_later_ad
     r = ok(m.remove(a, 256 * MiB))
     assert [x["id"] for x in m.blocks() if not x["boot"]] == []
     assert _iomem_hotplug(m) == [(a, 128 * MiB), (b, 128 * MiB)]
+    assert [x["blocks"] for x in m.resources()] == [[], []]     # stale: no memory block behind
     assert any("nothing released" in e.outcome for e in r.events if e.func == "release_mem_region_adjustable")
     r = refused(m.hot_add(128 * MiB, start=a), "EEXIST")
     # pr_debug("Unable to reserve System RAM region: %016llx->%016llx\n", start, start + size)
