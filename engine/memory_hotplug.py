@@ -531,6 +531,9 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         lo, hi = start >> ps, (start + size) >> ps
         blocks = range(lo // m.ppb, hi // m.ppb)
         missing, boot = _first_missing_or_boot(m, blocks)
+        if not boot and _stale_resource_only(m, lo, hi):
+            _remove_stale_range(m, tx, lo, hi)
+            return
         if missing is not None or boot:
             raise OpFailed("EINVAL", f"[{start:#x}-{start + size - 1:#x}] is not hot-added memory"
                            + (f" (no memory block {missing})" if missing is not None else " (boot memory)"),
@@ -608,6 +611,32 @@ def _first_missing_or_boot(m, blocks: range) -> tuple[int | None, bool]:
     if known < b1:
         return known, False
     return None, bool(m.blks.boot[b0:b1].any())
+
+
+def _stale_resource_only(m, lo: int, hi: int) -> bool:
+    """A range with no memory block and no present section left, but still claimed by a
+    "System RAM" entry that an earlier spanning removal could not release."""
+    r = m.res.containing(lo)
+    if r is None or not (r.start_pfn <= lo and hi <= r.end_pfn):
+        return False
+    b0, b1 = lo // m.ppb, hi // m.ppb
+    s0, s1 = lo // m.pps, min(hi // m.pps, m.secs.size)
+    no_blocks = not (b0 < m.blks.size and m.blks.exists[b0:min(b1, m.blks.size)].any())
+    return no_blocks and not (s0 < s1 and m.secs.present[s0:s1].any())
+
+
+def _remove_stale_range(m, tx, lo: int, hi: int) -> None:
+    """try_remove_memory() over a range whose memory is already gone: no block is online (there
+    are none), remove_memory_block_devices() and __remove_pages() find nothing and
+    WARN_ON_ONCE (find_memory_block_by_id() NULL, !valid_section()), and
+    release_mem_region_adjustable() now finds the stale entry holding the range: released."""
+    tx.call("remove_memory_block_devices", f"pfn {lo:#x}-{hi - 1:#x}", "no memory block: WARN_ON_ONCE(!mem)")
+    tx.log_once(m.printed_once, "remove_memory_block_devices",
+                "WARNING: CPU: 0 PID: 1 at drivers/base/memory.c remove_memory_block_devices")
+    tx.call("arch_remove_memory", f"pfn {lo:#x}-{hi - 1:#x}", "no valid section: WARN_ON_ONCE(!valid_section(ms))")
+    tx.log_once(m.printed_once, "sparse_remove_section",
+                "WARNING: CPU: 0 PID: 1 at mm/sparse.c sparse_remove_section")
+    _release_resources(m, tx, lo, hi)
 
 
 def _rfc_selfhosted(m, b: int) -> bool:
