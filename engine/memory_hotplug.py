@@ -248,6 +248,9 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
         # memory block devices (the model marks it online now so allocations see it)
         tx.set(node, "online", True)
         tx.call("__try_online_node", f"{nid}, set_node_online=false", "new node: pgdat initialised")
+        if m.profile.new_node_online_early:
+            tx.call("node_set_online", f"{nid}")
+            tx.call("register_node", f"{nid}")
     plan = _memmap_plan(m, tx, size, via)
     m.blks.ensure(hi // m.ppb + 1, tx.journal)
     # resources are named by their first pfn, so nothing is left counting after a removal
@@ -289,7 +292,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
             tx.call("node_set_offline", f"{nid}", "error path")
         raise
     tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, mgid))
-    if new_node:
+    if new_node and not m.profile.new_node_online_early:
         tx.call("node_set_online", f"{nid}")
         tx.call("__register_one_node", f"{nid}")
     tx.call("register_memory_blocks_under_node", f"nid={nid}, pfn {lo:#x}-{hi - 1:#x}")
@@ -341,14 +344,20 @@ def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int
         try:
             create_memory_block_devices(m, tx, nid, b_lo, b_hi, rid, altmap.free, mgid)
         except OpFailed:
-            # arch_remove_memory(cur_start, memblock_size, NULL): without the altmap the
-            # self-hosted memmap pages go to free_pages() instead of vmem_altmap_free()
-            n_self = altmap.alloc
-            tx.journal.dict_del(m.altmaps, b_lo // m.ppb)
-            tx.call("create_altmaps_and_memory_blocks", f"block {b_lo // m.ppb}: create_memory_block_devices failed",
-                    f"arch_remove_memory(cur_start, memblock_size, NULL): {n_self} altmap pages of the "
-                    f"range handed to free_pages() (the buddy now holds pages of unplugged memory)")
+            if m.profile.block_devices_error_null_altmap:
+                # arch_remove_memory(cur_start, memblock_size, NULL): without the altmap the
+                # self-hosted memmap pages go to free_pages() instead of vmem_altmap_free()
+                n_self = altmap.alloc
+                tx.journal.dict_del(m.altmaps, b_lo // m.ppb)
+                tx.call("create_altmaps_and_memory_blocks", f"block {b_lo // m.ppb}: create_memory_block_devices failed",
+                        f"arch_remove_memory(cur_start, memblock_size, NULL): {n_self} altmap pages of the "
+                        f"range handed to free_pages() (the buddy now holds pages of unplugged memory)")
+            else:
+                tx.call("create_altmaps_and_memory_blocks", f"block {b_lo // m.ppb}: create_memory_block_devices failed",
+                        "arch_remove_memory(cur_start, memblock_size, params.altmap); altmap_free()")
             arch_remove_memory(m, tx, b_lo, b_hi)
+            if b_lo // m.ppb in m.altmaps:
+                tx.journal.dict_del(m.altmaps, b_lo // m.ppb)
             for d_lo in done:
                 remove_block_and_altmap(m, tx, d_lo)
             raise

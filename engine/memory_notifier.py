@@ -42,6 +42,19 @@ def memory_notify(m, tx, action: str, start_pfn: int, nr_pages: int) -> tuple[in
     return 0, ""
 
 
+def node_notify(m, tx, action: str, nid: int) -> None:
+    """drivers/base/node.c node_notify() (6.17+): the node chain around the memory chain, for
+    a node's first memory coming and its last memory going. Its members (slab, memory tiers,
+    cpusets, ...) never veto in this model; the events show where the kernel sends them."""
+    if m.profile.node_notifier:
+        tx.call("node_notify", f"{action}, nid={nid}")
+
+
+def node_has_memory(m, nid: int) -> int:
+    """pgdat->node_present_pages: the present pages of the node (N_MEMORY when non-zero)."""
+    return sum(z.present for z in m.node_zones(nid))
+
+
 def _chain(m):
     """The registered members, in the order the chain calls them."""
     members = []

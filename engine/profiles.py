@@ -49,6 +49,14 @@ class KernelProfile:
     arm64_leaf_split_check: bool = False
     # offline_pages() prints "Offlined Pages N" with pr_info (before 5.12) or pr_debug
     offlined_pages_info: bool = False
+    # create_altmaps_and_memory_blocks() error path: arch_remove_memory(..., NULL) when the
+    # block devices cannot be created (6.8 until the 2026 fix passing params.altmap)
+    block_devices_error_null_altmap: bool = False
+    # the node notifier chain (NODE_ADDING_FIRST_MEMORY, ... ; 6.17) around the memory chain
+    node_notifier: bool = False
+    # add_memory_resource() sets a new node online and registers it right after
+    # __try_online_node(), before arch_add_memory() (newest), instead of after the devices
+    new_node_online_early: bool = False
 
 
 _ALL_AUTO = ("offline", "online", "online_kernel", "online_movable")
@@ -89,7 +97,7 @@ V6_6 = replace(
 V6_8 = replace(
     V6_6, name="6.8", version=(6, 8),
     summary="multi-block adds split per block (create_altmaps_and_memory_blocks), altmap-aware removal",
-    memmap_rule="per-block", removal_rule="altmap-blocks",
+    memmap_rule="per-block", removal_rule="altmap-blocks", block_devices_error_null_altmap=True,
 )
 V6_11 = replace(
     V6_8, name="6.11", version=(6, 11),
@@ -100,8 +108,11 @@ V6_11 = replace(
 V7_2 = replace(
     V6_11, name="7.2", version=(7, 2),
     summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE); "
-            "arm64 refuses offlines that would split a linear-map or vmemmap leaf",
-    offline_kpageflags=(), arm64_leaf_split_check=True,
+            "arm64 refuses offlines that would split a linear-map or vmemmap leaf; node notifier "
+            "chain; a new node goes online before arch_add_memory(); the block-device error path "
+            "passes the altmap",
+    offline_kpageflags=(), arm64_leaf_split_check=True, node_notifier=True,
+    new_node_online_early=True, block_devices_error_null_altmap=False,
 )
 PROFILE_LIST: tuple[KernelProfile, ...] = (RFC_2017, V5_13, V6_1, V6_6, V6_8, V6_11, V7_2)
 

@@ -161,3 +161,39 @@ def test_arm64_newest_refuses_an_offline_that_splits_a_vmemmap_leaf():
     assert "prevent_memory_remove_notifier" in r.check
     _, _, r = run("6.11")
     ok(r)
+
+
+def test_node_notifier_brackets_a_nodes_first_and_last_memory():
+    # mm/memory_hotplug.c (6.17+) online_pages(): NODE_ADDING_FIRST_MEMORY before
+    # MEM_GOING_ONLINE, NODE_ADDED_FIRST_MEMORY before MEM_ONLINE; offline_pages():
+    # NODE_REMOVING_LAST_MEMORY before MEM_GOING_OFFLINE, NODE_REMOVED_LAST_MEMORY before MEM_OFFLINE
+    def notes(res):
+        return [e.args.split(",")[0] for e in res.events if e.func in ("memory_notify", "node_notify")]
+
+    m = machine(profile="7.2", nodes=(NodeConfig(0, 4 * GiB), NodeConfig(1, 0)))
+    b = ok(m.hot_add(128 * MiB, node=1)).blocks[0]
+    assert notes(ok(m.online(b, "online_movable"))) == [
+        "NODE_ADDING_FIRST_MEMORY", "MEM_GOING_ONLINE", "NODE_ADDED_FIRST_MEMORY", "MEM_ONLINE"]
+    ok(m.inject("mem_going_offline", errno="EBUSY"))
+    assert notes(refused(m.offline(b), "EBUSY")) == [
+        "NODE_REMOVING_LAST_MEMORY", "MEM_GOING_OFFLINE", "MEM_CANCEL_OFFLINE",
+        "NODE_CANCEL_REMOVING_LAST_MEMORY"]
+    ok(m.inject("none"))
+    assert notes(ok(m.offline(b))) == [
+        "NODE_REMOVING_LAST_MEMORY", "MEM_GOING_OFFLINE", "NODE_REMOVED_LAST_MEMORY", "MEM_OFFLINE"]
+    # before 6.17 there is no node chain; a node with memory already gets no node event
+    m = machine(profile="6.11", nodes=(NodeConfig(0, 4 * GiB), NodeConfig(1, 0)))
+    b = ok(m.hot_add(128 * MiB, node=1)).blocks[0]
+    assert notes(ok(m.online(b, "online_movable"))) == ["MEM_GOING_ONLINE", "MEM_ONLINE"]
+
+
+def test_new_node_goes_online_before_or_after_the_memory_is_added():
+    # add_memory_resource(): 6.1 sets a new node online after create_memory_block_devices();
+    # the newest code right after __try_online_node(), before arch_add_memory()
+    def order(profile):
+        m = machine(profile=profile, nodes=(NodeConfig(0, 4 * GiB), NodeConfig(1, 0)))
+        funcs = [e.func for e in ok(m.hot_add(128 * MiB, node=1)).events]
+        return funcs.index("node_set_online") < funcs.index("arch_add_memory")
+
+    assert order("7.2") is True
+    assert order("6.1") is False
