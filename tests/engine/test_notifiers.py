@@ -197,3 +197,40 @@ def test_new_node_goes_online_before_or_after_the_memory_is_added():
 
     assert order("7.2") is True
     assert order("6.1") is False
+
+
+def test_arm64_newest_refuses_offlining_a_self_hosted_block_with_a_present_successor():
+    # memory_block_offline() passes start_pfn + nr_vmemmap_pages; the notifier's section loop
+    # then stops 512 pages past the block end, and can_unmap_without_split() checks that range:
+    # its vmemmap edge sits 32 KiB into the next block's PMD leaf
+    def offline_first_and_last(profile):
+        m = machine(profile=profile, arch="arm64-4k", nodes=(NodeConfig(0, 2 * GiB),))
+        r = ok(m.hot_add(256 * MiB))
+        for b in r.blocks:
+            ok(m.online(b, "online_movable"))
+        return r.args["start"], m.offline(r.blocks[0]), m.offline(r.blocks[1])
+
+    start, first, last = offline_first_and_last("7.2")
+    refused(first, "EPERM")
+    end = start + 128 * MiB + 512 * 4096
+    assert f"[{end:x} {end + (32768 - 512) * 4096:x}] splits a leaf entry in vmemmap" in first.dmesg
+    ok(last)                                   # nothing mapped after the last block
+    _, first, _ = offline_first_and_last("6.11")
+    ok(first)
+
+
+def test_arm64_newest_linear_map_blocks_split_without_rodata_full():
+    # arch_add_memory(): block mappings (a PUD over an aligned GiB) unless can_set_direct_map()
+    # (rodata=full forces base pages); can_unmap_without_split() then refuses a linear-map split
+    def first_offline(rodata):
+        m = machine(profile="7.2", arch="arm64-4k", rodata=rodata, memmap_on_memory=False,
+                    nodes=(NodeConfig(0, 2 * GiB),))
+        r = ok(m.hot_add(1 * GiB))
+        assert r.args["start"] % GiB == 0
+        for b in r.blocks:
+            ok(m.online(b, "online_movable"))
+        return m.offline(r.blocks[0])
+
+    r = refused(first_offline("off"), "EPERM")
+    assert any(d.endswith("splits a leaf entry in linear map") for d in r.dmesg)
+    ok(first_offline("full"))
