@@ -80,13 +80,16 @@ class Machine:
         self.online_policy = cfg.online_policy
         self.auto_movable_ratio = cfg.auto_movable_ratio
 
-        self.store = PfnStore(self.pps)
+        # per-section and per-block columns reserve the whole address space without backing
+        # it (see Columns): a block is at least a section, so sections + 1 rows hold any block
+        nsecs = self.max_pfn // self.pps
+        self.store = PfnStore(self.pps, capacity=nsecs)
         self.secs = Columns({"present": (np.bool_, False), "online": (np.bool_, False),
-                             "node": (np.int16, -1), "early": (np.bool_, False)})
+                             "node": (np.int16, -1), "early": (np.bool_, False)}, capacity=nsecs)
         self.blks = Columns({"exists": (np.bool_, False), "online": (np.bool_, False),
                              "zone": (np.int8, -1), "node": (np.int16, -1),
                              "nr_vmemmap": (np.int32, 0), "res": (np.int64, -1),
-                             "boot": (np.bool_, False)})
+                             "boot": (np.bool_, False)}, capacity=nsecs + 1)
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
