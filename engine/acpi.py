@@ -7,6 +7,18 @@ from . import memory_hotplug as mh
 from .memory_block import memory_block_offline, memory_block_online
 
 
+def acpi_memory_device_without_driver(m, tx, start: int, size: int, nid: int) -> None:
+    """A DIMM plug on a kernel built without CONFIG_ACPI_HOTPLUG_MEMORY (Debian's arm64).
+
+    ACPI enumerates the PNP0C80 device, but no driver claims it: acpi_memory_enable_device()
+    never runs, so nothing is added, no memory block appears and nothing fails.
+    """
+    tx.call("acpi_bus_scan", f"PNP0C80 [{start:#x}-{start + size - 1:#x}], node {nid}",
+            "memory device enumerated")
+    tx.call("acpi_bus_attach", "PNP0C80", "no driver bound: CONFIG_ACPI_HOTPLUG_MEMORY is not set, "
+            "so the memory is not added (dax/kmem and virtio-mem are the hotplug paths here)")
+
+
 def acpi_eject(m, tx, start: int, size: int) -> None:
     """acpi_scan_hot_remove(): offline every block of the DIMM (two passes), then remove it.
 
@@ -27,6 +39,7 @@ def acpi_eject(m, tx, start: int, size: int) -> None:
     with tx.nest():
         # first pass: errors are ignored, a later block may hold what an earlier one needs
         for b in blocks:
+            m.tick("offline_pages")
             if not m.blks.online[b]:
                 continue
             try:
@@ -65,7 +78,7 @@ def acpi_eject(m, tx, start: int, size: int) -> None:
 
 def _offline_one(m, tx, b: int) -> None:
     """device_offline(memoryN); failures inside are rolled back per block by the kernel."""
-    mark = len(tx.journal)
+    mark = tx.mark()
     left = len(tx.left_behind)
     try:
         tx.call("device_offline", f"memory{b}")
@@ -74,12 +87,6 @@ def _offline_one(m, tx, b: int) -> None:
     except OpFailed:
         # offline_pages() restores the block as it was (except pages it already migrated)
         if len(tx.left_behind) == left:
-            _rollback_to(tx, mark)
+            tx.rollback_to(mark)
         raise
 
-
-def _rollback_to(tx, mark: int) -> None:
-    entries = tx.journal.entries
-    while len(entries) > mark:
-        fn, args = entries.pop()
-        fn(*args)

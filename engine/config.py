@@ -12,6 +12,7 @@ from .units import format_size, parse_size
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 AUTO_ONLINE_TYPES = ("offline",) + ONLINE_TYPES
 ONLINE_POLICIES = ("contig-zones", "auto-movable")
+RODATA_MODES = ("full", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,54 @@ class NodeConfig:
     id: int
     memory: int = 0                      # boot memory in bytes (0: a memoryless node)
     distances: tuple[int, ...] | None = None   # SLIT row; default 10 local, 20 remote
+
+
+@dataclass(frozen=True)
+class VirtioMemConfig:
+    """A QEMU virtio-mem-pci device (`-device virtio-mem-pci,id=...,memdev=...,node=...`)."""
+    id: str
+    size: int                            # the device region (memdev size): its maximum
+    node: int = 0
+    addr: int | None = None              # None: QEMU's first fit in the device memory region
+    block_size: int | None = None        # None: QEMU's default (the host THP size)
+    requested_size: int = 0              # plugged at boot (the property may be set on the command line)
+
+    def to_dict(self) -> dict:
+        d = {"id": self.id, "node": self.node, "size": format_size(self.size)}
+        if self.addr is not None:
+            d["addr"] = f"{self.addr:#x}"
+        if self.block_size is not None:
+            d["block_size"] = format_size(self.block_size)
+        if self.requested_size:
+            d["requested_size"] = format_size(self.requested_size)
+        return d
+
+
+VIRTIO_MEM_KEYS = ("id", "node", "addr", "size", "block_size", "requested_size")
+
+
+def _virtio_mem_from_dict(d, where: str) -> VirtioMemConfig:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: expected a table")
+    for k in d:
+        if k not in VIRTIO_MEM_KEYS:
+            raise ConfigError(f"{where}: unknown key {k!r} (allowed: {', '.join(VIRTIO_MEM_KEYS)})")
+    for k in ("id", "size"):
+        if k not in d:
+            raise ConfigError(f"{where}: missing key {k!r}")
+    if not isinstance(d["id"], str) or not d["id"].strip() or any(c.isspace() for c in d["id"]):
+        raise ConfigError(f"{where}.id: expected a name without spaces, such as \"vmem0\"")
+    node = d.get("node", 0)
+    if not isinstance(node, int) or isinstance(node, bool):
+        raise ConfigError(f"{where}.node: expected an integer")
+    kw: dict = {"id": d["id"], "node": node}
+    for k in ("addr", "size", "block_size", "requested_size"):
+        if k in d:
+            try:
+                kw[k] = parse_size(d[k], k)
+            except ValueError as e:
+                raise ConfigError(f"{where}.{k}: {e}") from None
+    return VirtioMemConfig(**kw)
 
 
 @dataclass(frozen=True)
@@ -37,8 +86,12 @@ class MachineConfig:
     struct_page_size: int | None = None  # None: 64 bytes
     hugetlb: bool = True                 # CONFIG_HUGETLB_PAGE: pageblock = huge page order
     pageblock_order: int | None = None   # explicit override
+    dyndbg: bool = False                 # dynamic debug: pr_debug()/dev_dbg() lines in dmesg
+    rodata: str = "full"                 # rodata=full|on|off (arm64: full maps the linear map with pages)
+    acpi_hotplug_memory: bool = True     # CONFIG_ACPI_HOTPLUG_MEMORY (Debian arm64: not built)
     nodes: tuple[NodeConfig, ...] = field(default_factory=lambda: (NodeConfig(0, 4 * GiB),
                                                                    NodeConfig(1, 0)))
+    virtio_mem: tuple[VirtioMemConfig, ...] = ()
 
     # ---------------------------------------------------------------------------------
     @classmethod
@@ -77,6 +130,11 @@ class MachineConfig:
                         raise ConfigError(f"{where}.node[{i}].id: expected an integer")
                     nodes.append(NodeConfig(nd["id"], mem, tuple(dist) if dist else None))
                 kwargs["nodes"] = tuple(nodes)
+            elif key == "virtio_mem":
+                if not isinstance(value, list):
+                    raise ConfigError(f"{where}.virtio_mem: expected a list of [[machine.virtio_mem]] tables")
+                kwargs["virtio_mem"] = tuple(_virtio_mem_from_dict(v, f"{where}.virtio_mem[{i}]")
+                                             for i, v in enumerate(value))
             elif key == "block_size":
                 try:
                     kwargs[key] = parse_size(value, key)
@@ -106,12 +164,15 @@ class MachineConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         nodes = d.pop("nodes")
+        d.pop("virtio_mem")
         out = {k: v for k, v in d.items() if v is not None}
         if self.block_size is not None:
             out["block_size"] = format_size(self.block_size)
         out["node"] = [{"id": n["id"], "memory": format_size(n["memory"]),
                         **({"distances": list(n["distances"])} if n["distances"] else {})}
                        for n in nodes]
+        if self.virtio_mem:
+            out["virtio_mem"] = [v.to_dict() for v in self.virtio_mem]
         return out
 
     def replace(self, **changes) -> "MachineConfig":
@@ -194,9 +255,40 @@ class MachineConfig:
             raise ConfigError(f"{where}.node: at least 128M of boot memory is needed, got {format_size(total)}")
         if total > 16 * (1 << 40):
             raise ConfigError(f"{where}.node: boot memory is limited to 16T in the simulator")
-        for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware"):
+        if self.rodata not in RODATA_MODES:
+            raise ConfigError(f"{where}.rodata: expected one of {', '.join(RODATA_MODES)}, got {self.rodata!r}")
+        for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware",
+                  "dyndbg", "acpi_hotplug_memory"):
             if not isinstance(getattr(self, k), bool):
                 raise ConfigError(f"{where}.{k}: expected true or false")
+        self._validate_virtio_mem(where, arch, prof, ids)
+
+    def _validate_virtio_mem(self, where: str, arch, prof, node_ids) -> None:
+        """What QEMU's virtio_mem_device_realize() and memory_device_pre_plug() refuse."""
+        if self.virtio_mem and not prof.has_virtio_mem:
+            raise ConfigError(f"{where}.virtio_mem: the virtio-mem driver first appeared in 5.8; "
+                              f"profile {prof.name} has none")
+        seen = set()
+        for i, v in enumerate(self.virtio_mem):
+            w = f"{where}.virtio_mem[{i}]"
+            if not isinstance(v, VirtioMemConfig):
+                raise ConfigError(f"{w}: expected a VirtioMemConfig")
+            if v.id in seen:
+                raise ConfigError(f"{w}.id: duplicate device id {v.id!r}")
+            seen.add(v.id)
+            if v.node not in node_ids:
+                raise ConfigError(f"{w}.node: node {v.node} does not exist")
+            bs = v.block_size if v.block_size is not None else virtio_mem_default_block_size(arch)
+            if bs < MiB or bs & (bs - 1) or bs < arch.page_size:
+                raise ConfigError(f"{w}.block_size: must be a power of two of at least 1M and one page")
+            if not v.size or v.size % bs:
+                raise ConfigError(f"{w}.size: must be a non-zero multiple of block_size ({format_size(bs)})")
+            if v.addr is not None and v.addr % bs:
+                raise ConfigError(f"{w}.addr: must be a multiple of block_size ({format_size(bs)})")
+            if v.requested_size % bs:
+                raise ConfigError(f"{w}.requested_size: must be a multiple of block_size ({format_size(bs)})")
+            if v.requested_size > v.size:
+                raise ConfigError(f"{w}.requested_size: must not exceed size ({format_size(v.size)})")
 
 
     def _check_types(self, where: str) -> None:
@@ -243,6 +335,12 @@ FIELD_TYPES: dict[str, tuple[tuple, str]] = {
 }
 
 
+def virtio_mem_default_block_size(arch) -> int:
+    """QEMU virtio_mem_default_block_size(): the host's THP size, i.e. one PMD mapping
+    (2M on x86_64 and arm64/4k, 512M on arm64/64k; 2M on ppc64 radix)."""
+    return arch.pmd_size
+
+
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -271,6 +369,11 @@ KNOBS: list[dict] = [
     _knob("struct_page_size", "int", None, "sizeof(struct page) in bytes (empty: 64)"),
     _knob("hugetlb", "bool", True, "CONFIG_HUGETLB_PAGE (pageblock order = huge page order)"),
     _knob("pageblock_order", "int", None, "explicit pageblock order (empty: from hugetlb)"),
+    _knob("dyndbg", "bool", False, "dynamic debug on for mm/memory_hotplug.c: pr_debug lines in dmesg"),
+    _knob("rodata", "choice", "full", "rodata= (arm64: full maps the linear map with base pages)",
+          list(RODATA_MODES)),
+    _knob("acpi_hotplug_memory", "bool", True,
+          "CONFIG_ACPI_HOTPLUG_MEMORY (off: a DIMM plug binds no driver, as on Debian arm64)"),
     _knob("nodes", "nodes", "0:4G,1:0", "NUMA nodes and their boot memory, e.g. 0:4G,1:0"),
 ]
 

@@ -15,9 +15,10 @@ import numpy as np
 
 from .arch import get_arch, with_overrides
 from .config import MachineConfig
-from .errors import OpFailed, ERRNO_TEXT
+from .errors import Cancelled, KernelBug, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
+from .memory_group import MemoryGroup
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
@@ -36,6 +37,11 @@ class OpResult:
     events: list[Event] = field(default_factory=list)
     dmesg: list[str] = field(default_factory=list)
     left_behind: list[str] = field(default_factory=list)
+    # the memory block devices the operation created (hot_add: the new memoryN), in order
+    blocks: list[int] = field(default_factory=list)
+    # the pfn ranges [lo, hi) whose state the operation changed (allocated, pinned, migrated,
+    # added or removed pages), merged and sorted; at most CHANGED_LIMIT ranges
+    changed: list[tuple[int, int]] = field(default_factory=list)
 
     def summary(self) -> str:
         what = f"{self.op}(" + ", ".join(f"{k}={_fmt_arg(v)}" for k, v in self.args.items()) + ")"
@@ -47,7 +53,28 @@ class OpResult:
         return {"op": self.op, "args": self.args, "ok": self.ok, "errno": self.errno,
                 "error": self.error, "check": self.check,
                 "events": [e.line() for e in self.events], "dmesg": list(self.dmesg),
-                "left_behind": list(self.left_behind)}
+                "left_behind": list(self.left_behind), "blocks": list(self.blocks),
+                "changed": [list(r) for r in self.changed]}
+
+
+CHANGED_LIMIT = 256
+
+
+def merge_ranges(ranges: list[tuple[int, int]], limit: int = CHANGED_LIMIT) -> list[tuple[int, int]]:
+    """Sorted, merged [lo, hi) ranges; past `limit` the closest neighbours are joined."""
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    while len(out) > limit:
+        # join the pair with the smallest gap (rare: scattered single-page changes)
+        gaps = [out[i + 1][0] - out[i][1] for i in range(len(out) - 1)]
+        i = gaps.index(min(gaps))
+        out[i][1] = out[i + 1][1]
+        del out[i + 1]
+    return [(lo, hi) for lo, hi in out]
 
 
 def _fmt_arg(v) -> str:
@@ -89,22 +116,36 @@ class Machine:
         self.blks = Columns({"exists": (np.bool_, False), "online": (np.bool_, False),
                              "zone": (np.int8, -1), "node": (np.int16, -1),
                              "nr_vmemmap": (np.int32, 0), "res": (np.int64, -1),
-                             "boot": (np.bool_, False)}, capacity=nsecs + 1)
+                             "boot": (np.bool_, False), "group": (np.int32, -1)}, capacity=nsecs + 1)
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
+        self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
         self.vmap: dict[tuple[str, int], tuple[int, int, str]] = {}
         # page-table pages of the vmemmap: (level, index) -> (pfn, node, source, children)
         self.ptables: dict[tuple[str, int], tuple[int, int, str, int]] = {}
+        # arm64 linear map of hot-added memory: shared PMD/PUD table pages by (level, span
+        # index) -> (pfn, node), and each section's PTE table pages as pfn runs
+        self.lmap: dict[tuple[str, int], tuple[int, int]] = {}
+        self.lmap_pte: dict[int, tuple[tuple[int, int], ...]] = {}
         self.counters = _Counters()
         self.min_free_kbytes = 0
+        self.policy_zone = 0          # mm/mempolicy.c policy_zone (check_highest_zone())
+        # armed faults (engine.fault_inject): name -> {"errno": -16} or {"nth": 3}
+        self.faults: dict[str, dict] = {}
+        # keys of the pr_warn_once()/WARN_ON_ONCE() sites that already printed this boot
+        self.printed_once: set[str] = set()
+        # the BUG() the machine stopped at, (message, check), None while it runs: every
+        # operation is refused until the one that hit it is undone
+        self.bug: tuple[str, str] | None = None
 
         # called as progress_hook(what, done, total) inside long loops (large adds and
         # removals); a front end can use it to show progress and to let its own thread run
         self.progress_hook = None
+        self._progress = [0, 0]        # (units done, estimated total) of the running operation
         self.generation = 0
         self.history: list[dict] = []
         self._undo: list[tuple[dict, Journal, OpResult]] = []
@@ -117,6 +158,11 @@ class Machine:
             sections_per_block=self.spb, pages_per_block=self.ppb, block_size=self.block_size,
             struct_page_size=self.struct_page_size, pageblock_pages=self.pageblock_pages,
             max_pfn=self.max_pfn, phys_bits=a.phys_bits, pmd_size=a.pmd_size)
+        # virtio-mem devices are probed once the machine is up; their retry timers run on
+        # the machine's clock, which only `tick` steps advance
+        self.clock_ms = 0
+        from .virtio_mem import probe_devices
+        probe_devices(self)
 
     # =====================================================================================
     # boot
@@ -129,7 +175,10 @@ class Machine:
     # transactions, undo, redo
     # =====================================================================================
     def apply(self, op: dict) -> OpResult:
-        """Run one operation (a scenario step's table) as a transaction."""
+        """Run one operation (a scenario step's table) as a transaction.
+
+        A refusal is a result, never an exception. An exception from inside (a progress hook
+        raising `Cancelled`, or an engine bug) rolls the machine back exactly and propagates."""
         from .ops import dispatch, normalise
         try:
             name, args = normalise(self, op)
@@ -137,9 +186,25 @@ class Machine:
             table = op if isinstance(op, dict) else {}
             return OpResult(op=str(table.get("op")), args={k: v for k, v in table.items() if k != "op"},
                             ok=False, errno=e.errno, error=e.message, check=e.check)
-        tx = Tx()
+        if self.bug is not None:
+            message, check = self.bug
+            return OpResult(op=name, args=args, ok=False, errno="BUG",
+                            error=f"the machine has stopped: {message}; undo to go back",
+                            check=f"{check} (the kernel oopsed: nothing runs after a BUG())")
+        tx = Tx(dyndbg=self.config.dyndbg, faults=self.faults)
+        self.store.touched = []
+        self._progress = [0, self._estimate_work(name, args)]
         try:
             dispatch(self, tx, name, args)
+        except KernelBug as e:
+            # the oops: the state is what it was when the BUG fired, and the machine stops
+            tx.trail.finish()
+            tx.journal.set_attr(self, "bug", (e.message, e.check))
+            res = OpResult(op=name, args=args, ok=False, errno=e.errno, error=e.message,
+                           check=e.check, events=tx.trail.events, dmesg=tx.trail.dmesg,
+                           left_behind=list(tx.left_behind) + [f"the machine stopped: {e.message}"])
+            self._commit(op, tx, res)
+            return res
         except OpFailed as e:
             tx.trail.finish()
             left = list(tx.left_behind)
@@ -148,13 +213,20 @@ class Machine:
                            left_behind=left)
             if left:
                 # the kernel's error path keeps these changes: commit them as they are
+                res.changed = merge_ranges(self.store.touched)
                 self._commit(op, tx, res)
             else:
                 tx.journal.rollback()
             return res
+        except BaseException:
+            tx.journal.rollback()
+            raise
+        finally:
+            touched, self.store.touched = self.store.touched, None
         tx.trail.finish()
         res = OpResult(op=name, args=args, ok=True, events=tx.trail.events, dmesg=tx.trail.dmesg,
-                       left_behind=list(tx.left_behind))
+                       left_behind=list(tx.left_behind), blocks=list(tx.created_blocks),
+                       changed=merge_ranges(touched))
         self._commit(op, tx, res)
         return res
 
@@ -176,12 +248,38 @@ class Machine:
         return bool(self._redo)
 
     def undo(self) -> bool:
-        """Take back the last operation that changed the machine."""
+        """Take back the last operation that changed the machine.
+
+        The progress hook is called while a long journal rolls back; if it raises `Cancelled`
+        the rollback still completes and the operation is applied again (the engine is
+        deterministic: the state is exactly as before the undo), then `Cancelled` propagates."""
         if not self._undo:
             return False
-        op, journal, _ = self._undo.pop()
-        journal.rollback()
+        op, journal, result = self._undo.pop()
+        hook = self.progress_hook
+        cancelled: Cancelled | None = None
+
+        def progress(done: int, total: int) -> None:
+            nonlocal cancelled
+            if hook is None or cancelled is not None:
+                return
+            try:
+                hook("undo " + str(op.get("op")), done, total)
+            except Cancelled as exc:
+                cancelled = exc
+
+        journal.rollback(progress)
         self.history.pop()
+        if cancelled is not None:
+            self.generation += 1
+            self._redoing = True        # the redo stack is untouched by this re-apply
+            self.progress_hook = None
+            try:
+                self.apply(op)
+            finally:
+                self._redoing = False
+                self.progress_hook = hook
+            raise cancelled
         self._redo.append(op)
         self.generation += 1
         return True
@@ -197,8 +295,13 @@ class Machine:
             self._redoing = False
 
     # convenience wrappers ------------------------------------------------------------------
-    def hot_add(self, size, node: int = 0, start=None, via: str = "acpi") -> OpResult:
-        return self.apply({"op": "hot_add", "size": size, "node": node, "start": start, "via": via})
+    def hot_add(self, size, node: int = 0, start=None, via: str = "acpi",
+                memmap_on_memory: bool | None = None) -> OpResult:
+        """A hot-add step; memmap_on_memory is the dax device attribute (via="kmem" only)."""
+        op = {"op": "hot_add", "size": size, "node": node, "start": start, "via": via}
+        if memmap_on_memory is not None:
+            op["memmap_on_memory"] = memmap_on_memory
+        return self.apply(op)
 
     def online(self, block: int, type: str = "online") -> OpResult:
         return self.apply({"op": "online", "block": block, "type": type})
@@ -221,13 +324,52 @@ class Machine:
         return self.apply({"op": "free", "node": node, "zone": zone, "pages": pages,
                            "kind": kind, "block": block})
 
+    def resize(self, device: str, requested_size) -> OpResult:
+        """QEMU `qom-set <device> requested-size <size>` on a virtio-mem device."""
+        return self.apply({"op": "resize", "device": device, "requested_size": requested_size})
+
+    def pass_time(self, seconds) -> OpResult:
+        """The `tick` step: time passes and the virtio-mem retry timers that expire fire."""
+        return self.apply({"op": "tick", "seconds": seconds})
+
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
 
-    def tick(self, what: str, done: int, total: int) -> None:
+    def inject(self, fault: str, errno=None, nth=None) -> OpResult:
+        """Arm a fault (see engine.fault_inject.FAULTS), or clear it (errno=0, nth=0, or
+        fault="none" for all)."""
+        return self.apply({"op": "inject", "fault": fault, "errno": errno, "nth": nth})
+
+    def armed_faults(self) -> dict[str, dict]:
+        """The faults armed now: name -> {"errno": int} or {"nth": int}."""
+        return {k: dict(v) for k, v in sorted(self.faults.items())}
+
+    def tick(self, what: str, done: int = 0, total: int = 0) -> None:
+        """One unit of a long loop (a section added or removed, a block onlined or offlined).
+
+        The count is operation-wide (`_progress`: done, estimated total), whatever loop the
+        caller is in; every 16th unit the progress hook hears the step and the count."""
         hook = self.progress_hook
-        if hook is not None and (done & 15) == 0:
-            hook(what, done, total)
+        if hook is None:
+            return
+        prog = self._progress
+        prog[0] += 1
+        if (prog[0] & 15) == 0:
+            hook(what, prog[0], max(prog[1], prog[0]))
+
+    def _estimate_work(self, name: str, args: dict) -> int:
+        """How many tick units an operation will take, for the progress display (an estimate:
+        sections for adds and removals, plus blocks for onlining and offlining them)."""
+        size = args.get("size")
+        if not isinstance(size, int) or size <= 0:
+            return 0
+        sections = size // (self.pps << self.page_shift)
+        blocks = size // self._block_size if self._block_size else 0
+        if name == "eject":
+            return sections + blocks
+        if name == "hot_add" and self.auto_online != "offline":
+            return sections + blocks
+        return sections
 
     # =====================================================================================
     # geometry helpers used across the engine
@@ -465,6 +607,7 @@ class Machine:
         return {"id": r.id, "start": r.start_pfn << ps, "size": (r.end_pfn - r.start_pfn) << ps,
                 "end": r.end_pfn << ps, "start_pfn": r.start_pfn, "end_pfn": r.end_pfn,
                 "node": r.node, "via": r.via, "memmap": r.memmap,
+                "name": r.name, "flags": list(r.flags), "parent": r.owner or None,
                 "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))}
 
     def resource_at(self, pfn: int) -> dict | None:
@@ -501,6 +644,22 @@ class Machine:
                         "free": sum(z.free for z in zs), "distances": list(nd.distances)})
         return out
 
+    @property
+    def uptime_s(self) -> float:
+        """Seconds the machine has run: advanced only by `tick` steps."""
+        return self.clock_ms / 1000
+
+    def virtio_mem_devices(self) -> list[dict]:
+        """Every virtio-mem device: id, name, node, addr, size, block_size, mode (SBM/BBM),
+        subblock/big block size, requested_size, plugged_size, retry timer, blocks."""
+        from .virtio_mem import device_info
+        return [device_info(self, vm) for vm in self.virtio_mem.values()]
+
+    def virtio_mem_at(self, pfn: int) -> dict | None:
+        """The virtio-mem device whose region holds pfn (with that block's plug state)."""
+        from .virtio_mem import device_at
+        return device_at(self, pfn)
+
     def fingerprint(self) -> str:
         """A hash of the whole machine state: equal iff the states are equal."""
         h = hashlib.sha256()
@@ -513,11 +672,15 @@ class Machine:
             h.update(repr((nid, self.nodes[nid].online)).encode())
         h.update(repr(sorted(self.res.items())).encode())
         h.update(repr(sorted((k, v.as_dict()) for k, v in self.altmaps.items())).encode())
+        h.update(repr(sorted((k, v.as_dict()) for k, v in self.groups.items())).encode())
+        h.update(repr((self.clock_ms, [v.as_dict() for v in self.virtio_mem.values()])).encode())
         h.update(repr(sorted(self.vmap.items())).encode())
         h.update(repr(sorted(self.ptables.items())).encode())
+        h.update(repr((sorted(self.lmap.items()), sorted(self.lmap_pte.items()))).encode())
         h.update(repr(vars(self.counters)).encode())
         h.update(repr((self.auto_online, self.online_policy, self.auto_movable_ratio,
-                       self.min_free_kbytes)).encode())
+                       self.min_free_kbytes, self.policy_zone)).encode())
+        h.update(repr((sorted(self.faults.items()), sorted(self.printed_once), self.bug)).encode())
         return h.hexdigest()
 
 

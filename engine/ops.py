@@ -9,15 +9,19 @@ from .config import AUTO_ONLINE_TYPES, ONLINE_POLICIES, ONLINE_TYPES
 from .errors import OpFailed
 from .model import ZONE_MOVABLE, ZONE_NAMES, zone_index
 from .units import parse_size
-from . import acpi, memory_hotplug as mh, memory_block as mb, page_alloc
+from . import acpi, fault_inject, memory_hotplug as mh, memory_block as mb, page_alloc, virtio_mem
+from .virtio_mem import TICK_LIMIT_S
 
 KINDS = ("movable", "unmovable", "pinned")
 KIND_CODE = {"movable": S.MOVABLE, "unmovable": S.UNMOVABLE, "pinned": S.PINNED}
+# who calls add_memory: the ACPI memory driver, a generic driver that always asks for
+# MHP_MEMMAP_ON_MEMORY, dax/kmem, or pseries DLPAR (docs/engine-rules-arch.md)
+VIAS = ("acpi", "driver", "kmem", "dlpar")
 
 # op -> {key: (kind, required)}
 OP_ARGS: dict[str, dict[str, tuple[str, bool]]] = {
     "hot_add": {"size": ("size", True), "start": ("addr", False), "node": ("int", False),
-                "via": ("via", False)},
+                "via": ("via", False), "memmap_on_memory": ("bool", False)},
     "online": {"block": ("int", True), "type": ("online_type", False)},
     "offline": {"block": ("int", True)},
     "remove": {"start": ("addr", True), "size": ("size", True)},
@@ -26,8 +30,11 @@ OP_ARGS: dict[str, dict[str, tuple[str, bool]]] = {
               "leave_free": ("size", False), "kind": ("kind", False), "block": ("int", False)},
     "free": {"node": ("int", False), "zone": ("zone", False), "pages": ("int", False),
              "kind": ("kind", False), "block": ("int", False)},
+    "resize": {"device": ("str", True), "requested_size": ("size", True)},
+    "tick": {"seconds": ("seconds", True)},
     "set": {"auto_online": ("auto_online", False), "online_policy": ("policy", False),
             "auto_movable_ratio": ("int", False), "memmap_on_memory": ("any", False)},
+    "inject": {"fault": ("fault", True), "errno": ("errno", False), "nth": ("int", False)},
 }
 DEFAULTS = {"hot_add": {"node": 0, "via": "acpi"}, "online": {"type": "online"},
             "alloc": {"node": 0, "kind": "movable"}, "free": {"node": 0, "kind": "movable"}}
@@ -73,6 +80,9 @@ def parse_op(op: dict) -> tuple[str, dict]:
         raise ArgError("pages", "op alloc needs 'pages' or 'leave_free'")
     if name == "alloc" and args.get("pages") is not None and args.get("leave_free") is not None:
         raise ArgError("leave_free", "op alloc takes 'pages' or 'leave_free', not both")
+    if name == "hot_add" and args.get("memmap_on_memory") is not None and args["via"] != "kmem":
+        raise ArgError("memmap_on_memory", "memmap_on_memory is the dax device attribute: "
+                       "it goes with via = \"kmem\" only")
     if name == "set" and len(args) == 0:
         raise ArgError(None, "op set needs one of auto_online, online_policy, auto_movable_ratio")
     return name, args
@@ -96,9 +106,23 @@ def _convert(key: str, kind: str, value):
             if v < 0:
                 raise ValueError(f"{key}: must not be negative")
             return v
+        if kind == "str":
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{key}: expected a name, got {value!r}")
+            return value
+        if kind == "seconds":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{key}: expected a number of seconds, got {value!r}")
+            if not 0 < value <= TICK_LIMIT_S:
+                raise ValueError(f"{key}: must be above 0 and at most {TICK_LIMIT_S} (a week)")
+            return value
         if kind == "via":
-            if value not in ("acpi", "driver"):
-                raise ValueError(f"via: expected \"acpi\" or \"driver\", got {value!r}")
+            if value not in VIAS:
+                raise ValueError(f"via: expected one of {', '.join(VIAS)}, got {value!r}")
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"{key}: expected true or false, got {value!r}")
             return value
         if kind == "online_type":
             if value not in ONLINE_TYPES:
@@ -114,6 +138,12 @@ def _convert(key: str, kind: str, value):
             return value
         if kind == "zone":
             return ZONE_NAMES[zone_index(value)]
+        if kind == "fault":
+            if value not in fault_inject.FAULT_NAMES:
+                raise ValueError(f"fault: expected one of {', '.join(fault_inject.FAULT_NAMES)}, got {value!r}")
+            return value
+        if kind == "errno":
+            return fault_inject.parse_errno(value)
         if kind == "kind":
             if value not in KINDS:
                 raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {value!r}")
@@ -134,27 +164,78 @@ def dispatch(m, tx, name: str, args: dict) -> None:
     if name == "hot_add":
         size = args["size"]
         start = args.get("start")
+        explicit_start = start is not None
         if start is None:
             start = mh.auto_start(m, size)
-            tx.call("qemu: device_add pc-dimm", f"addr={start:#x}, size={size:#x}, node={args['node']}")
+            if args["via"] != "dlpar":
+                tx.call("qemu: device_add " + ("nvdimm/cxl (dax region)" if args["via"] == "kmem" else "pc-dimm"),
+                        f"addr={start:#x}, size={size:#x}, node={args['node']}")
         args["start"] = start
-        mh.add_memory(m, tx, start, size, args["node"], args["via"])
+        _check_device_regions(m, start, size)
+        via = args["via"]
+        if via == "kmem":
+            from . import dax_kmem
+            dax_kmem.dev_dax_kmem_probe(m, tx, start, size, args["node"],
+                                        bool(args.get("memmap_on_memory")))
+        elif via == "dlpar":
+            from . import pseries
+            pseries.dlpar_memory_add(m, tx, start, size, args["node"], explicit_start)
+        elif via == "acpi" and not m.config.acpi_hotplug_memory:
+            acpi.acpi_memory_device_without_driver(m, tx, start, size, args["node"])
+        else:
+            mh.add_memory(m, tx, start, size, args["node"], via)
     elif name == "online":
         mb.state_store(m, tx, args["block"], args["type"])
     elif name == "offline":
         mb.state_store(m, tx, args["block"], "offline")
     elif name == "remove":
+        _check_not_virtio_mem(m, args["start"], args["size"])
         mh.try_remove_memory(m, tx, args["start"], args["size"])
     elif name == "eject":
-        acpi.acpi_eject(m, tx, args["start"], args["size"])
+        if _is_dlpar(m, args["start"], args["size"]):
+            from . import pseries
+            pseries.dlpar_memory_remove_by_ic(m, tx, args["start"], args["size"])
+        else:
+            acpi.acpi_eject(m, tx, args["start"], args["size"])
     elif name == "alloc":
         do_alloc(m, tx, **args)
     elif name == "free":
         do_free(m, tx, **args)
     elif name == "set":
         do_set(m, tx, **args)
+    elif name == "resize":
+        virtio_mem.resize(m, tx, args["device"], args["requested_size"])
+    elif name == "tick":
+        virtio_mem.tick(m, tx, args["seconds"])
+    elif name == "inject":
+        fault_inject.do_inject(m, tx, **args)
     else:  # pragma: no cover - parse_op refuses unknown ops
         raise OpFailed("EINVAL", f"unknown op {name}", "dispatch")
+    # work the operation queued (an online under the virtio-mem offline threshold) runs now
+    virtio_mem.run_queued_work(m, tx)
+
+
+def _check_device_regions(m, start: int, size: int) -> None:
+    """QEMU refuses a DIMM over another memory device's region."""
+    for lo, hi, dev in virtio_mem.device_regions(m):
+        if lo < start + size and start < hi:
+            raise OpFailed("EBUSY", f"[{start:#x}-{start + size - 1:#x}] overlaps virtio-mem device "
+                           f"{dev!r} [{lo:#x}-{hi - 1:#x}]",
+                           "qemu memory_device_get_free_addr: address range conflicts with memory device")
+
+
+def _check_not_virtio_mem(m, start: int, size: int) -> None:
+    for lo, hi, dev in virtio_mem.device_regions(m):
+        if lo < start + size and start < hi:
+            raise OpFailed("EINVAL", f"memory of virtio-mem device {dev!r} is added and removed by its "
+                           f"driver: resize the device instead",
+                           "virtio-mem memory is driver-managed (only the driver calls remove_memory)")
+
+
+def _is_dlpar(m, start: int, size: int) -> bool:
+    """Whether an eject names LMBs added through DLPAR (then it is a DLPAR remove)."""
+    lo, hi = start >> m.page_shift, (start + size) >> m.page_shift
+    return any(r.via == "dlpar" and r.start_pfn < hi and lo < r.end_pfn for r in m.res.values())
 
 
 # ------------------------------------------------------------------------------------------

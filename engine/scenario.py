@@ -37,10 +37,13 @@ class Scenario:
             lines.append("")
         d = self.config.to_dict()
         nodes = d.pop("node")
+        vmems = d.pop("virtio_mem", [])
         lines.append("[machine]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in d.items()]
         for n in nodes:
             lines += ["", "[[machine.node]]"] + [f"{k} = {_toml_value(v)}" for k, v in n.items()]
+        for v in vmems:
+            lines += ["", "[[machine.virtio_mem]]"] + [f"{k} = {_toml_value(v)}" for k, v in v.items()]
         for st in self.steps:
             lines += ["", "[[step]]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in st.items() if v is not None]

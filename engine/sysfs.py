@@ -250,7 +250,7 @@ def _proc_meminfo(m, per_node: dict) -> str:
             _kb_line("Hugepagesize", _hugepage_kb(m)), _kb_line("Hugetlb", 0)]
     if m.arch.name == "x86_64":
         # the direct map: boot RAM and hot-added ranges, mapped with 1 GiB/2 MiB/4 KiB pages
-        ram = sum(e - s + 1 for s, e, _ in m.iomem()) >> 10
+        ram = sum(e - s + 1 for s, e, name in m.iomem() if name.strip().startswith("System RAM")) >> 10
         gib = ram // (1 << 20) * (1 << 20)
         mib2 = (ram - gib) // 2048 * 2048
         out += [_kb_line("DirectMap4k", ram - gib - mib2), _kb_line("DirectMap2M", mib2),
@@ -362,7 +362,14 @@ def _proc_vmstat(m, per_node: dict) -> str:
 
 
 def _proc_iomem(m) -> str:
-    return "".join(f"{s:08x}-{e:08x} : {name}\n" for s, e, name in m.iomem())
+    """r_show(): two spaces of indent per level of nesting (a child lies inside its parent)."""
+    lines, stack = [], []
+    for s, e, name in m.iomem():
+        while stack and not (stack[-1][0] <= s and e <= stack[-1][1]):
+            stack.pop()
+        lines.append(f"{'  ' * len(stack)}{s:08x}-{e:08x} : {name}\n")
+        stack.append((s, e))
+    return "".join(lines)
 
 
 def render_files(m) -> dict[str, str | Link]:

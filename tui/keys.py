@@ -36,6 +36,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("playback_hint", "i", "playback_hint", "Hint", "Lesson: show the hint",
                "Lesson playback: show the hint of the step waiting for the student",
                footer=True, playback=True),
+    # help first among the footer's keys: it must fit even in 80 columns
+    ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
+               "Every key and the colour / glyph legend", footer=True),
     ActionSpec("new_machine", "n", "new_machine", "New", "New machine…",
                "Boot a new machine from a form with every engine knob (presets on 1-9)"),
     ActionSpec("hot_add", "a", "hot_add", "Add", "Hot-add memory…",
@@ -52,10 +55,27 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("offline", "f", "offline", "Offline", "Offline block",
                "Offline the memory block under the cursor (migrates movable pages away)",
                footer=True),
+    ActionSpec("mark", "m", "mark", "Select", "Select a run of blocks",
+               "Start a block selection at the cursor (range operations act on it); again to "
+               "clear"),
+    ActionSpec("range", "R", "range", "Range", "Range operation…",
+               "Online, offline or remove every block of the selection (or of the hot-added "
+               "range under the cursor), one kernel operation per block, as chmem does",
+               footer=True),
+    ActionSpec("next_change", "right_square_bracket", "next_change", "Next change",
+               "Go to the next place the last operation changed",
+               "Visit what the last operation changed (new block, allocated, pinned or migrated "
+               "pages), or the pfns b highlights; [ goes back"),
+    ActionSpec("prev_change", "left_square_bracket", "prev_change", "Prev change",
+               "Go to the previous place the last operation changed",
+               "Visit the previous place the last operation changed (or b highlights)"),
     ActionSpec("pin", "p", "pin", "Pin", "Pin / unpin a page in the block",
                "Long-term pin one page in the block under the cursor, or unpin its pinned pages"),
     ActionSpec("alloc", "x", "alloc", "Alloc", "Allocate / free pages…",
                "Allocate or free movable / unmovable pages on a node or zone"),
+    ActionSpec("inject", "exclamation_mark", "inject", "Fault", "Inject a fault…",
+               "Arm a fault: a memory notifier veto (MEM_GOING_ONLINE/OFFLINE with an errno) or a "
+               "failed vmemmap / page-table / memory block / altmap allocation at the Nth page"),
     ActionSpec("profile", "v", "profile", "Profile", "Replay on another kernel profile…",
                "Replay this session's history on a new machine running another kernel profile"),
     ActionSpec("undo", "u,ctrl+z", "undo", "Undo", "Undo", "Undo the last operation", footer=True),
@@ -68,13 +88,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("backing", "b", "backing", "Backing", "Show memmap backing",
                "Highlight the pfns holding the memmap of the section under the cursor "
                "(on a memmap page: the pfns it describes); again to clear", footer=True),
+    ActionSpec("crosshair", "number_sign", "toggle_crosshair", "Cross", "Toggle the crosshair",
+               "Show or hide a crosshair on the cursor's line and column (to find it from afar)"),
     ActionSpec("cycle_mode", "c", "cycle_mode", "Mode", "Cycle colour / glyph / ascii",
                "Cycle the grid between colour, glyph and ASCII drawing"),
     ActionSpec("cycle_theme", "t", "cycle_theme", "Theme", "Cycle theme", "Switch to the next theme"),
     ActionSpec("screenshot", "f8", "screenshot", "Shot", "Save SVG screenshot",
                "Save an SVG screenshot of the screen in the current directory"),
-    ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
-               "Every key and the colour / glyph legend", footer=True),
     ActionSpec("quit", "q", "quit", "Quit", "Quit", "Quit memmap-tui", footer=True),
 )
 
@@ -115,7 +135,8 @@ def display_keys(spec: ActionSpec, keymap: dict[str, str] | None = None) -> str:
 
 
 _PRETTY = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "space": "space",
-           "full_stop": ".", "comma": ",", "backspace": "backspace"}
+           "right_square_bracket": "]", "left_square_bracket": "[",
+           "full_stop": ".", "comma": ",", "backspace": "backspace", "number_sign": "#"}
 
 
 def _pretty(key: str) -> str:

@@ -9,13 +9,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, LoadingIndicator, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, LoadingIndicator, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 
 class SafeModal(ModalScreen):
     """A modal that answers once: queued keys after its answer (a second enter, escape) and
-    answers while it is not the top screen are ignored instead of popping someone else."""
+    answers while it is not the top screen are ignored instead of popping someone else.
+
+    Its frame never gets narrower than MIN_WIDTH cells: in a terminal smaller than that it is
+    clipped instead (text wrapped to zero width raises inside rich, which took the app down
+    when a dialog was open in a 1x1 terminal)."""
+
+    DEFAULT_CSS = """
+    SafeModal > #frame { min-width: 24; min-height: 4; }
+    SafeModal OptionList { min-width: 16; }
+    """
 
     _answered = False
 
@@ -114,49 +123,80 @@ def _row(label: str, widget) -> Horizontal:
     return Horizontal(Label(label), widget, classes="row")
 
 
-def _select(options: list[tuple[str, Any]], value: Any, id: str) -> Select:
-    """A Select over arbitrary values (by index, so False/None/True all work)."""
-    labels = [(text, i) for i, (text, _) in enumerate(options)]
-    index = next((i for i, (_, v) in enumerate(options) if v == value), 0)
-    sel = Select(labels, value=index, allow_blank=False, id=id, compact=True)
-    sel.choices = [v for _, v in options]  # type: ignore[attr-defined]
-    return sel
+class ValueSelect(Select):
+    """A Select over arbitrary values, chosen by index (so False, None and True all work)."""
+
+    def __init__(self, options: list[tuple[str, Any]], value: Any, id: str) -> None:
+        labels = [(text, i) for i, (text, _) in enumerate(options)]
+        index = next((i for i, (_, v) in enumerate(options) if v == value), 0)
+        super().__init__(labels, value=index, allow_blank=False, id=id, compact=True)
+        self.choices = [v for _, v in options]
+
+    def chosen(self) -> Any:
+        index = self.value
+        if isinstance(index, int) and 0 <= index < len(self.choices):
+            return self.choices[index]
+        return self.choices[0] if self.choices else None
+
+
+def _select(options: list[tuple[str, Any]], value: Any, id: str) -> ValueSelect:
+    return ValueSelect(options, value, id)
 
 
 def _select_value(sel: Select) -> Any:
-    index = sel.value
-    choices = getattr(sel, "choices", [])
-    if isinstance(index, int) and 0 <= index < len(choices):
-        return choices[index]
-    return choices[0] if choices else None
+    assert isinstance(sel, ValueSelect), sel
+    return sel.chosen()
 
 
 # ---------------------------------------------------------------------------------------
 class HotAddDialog(Dialog):
     TITLE_TEXT = "hot-add memory"
     HINT = "size like 128M, 1G, 1T · start empty = the first free aligned range · enter: OK"
+    VIAS = [("acpi: DIMM, ACPI memory driver", "acpi"),
+            ("driver: generic, asks MEMMAP_ON_MEMORY", "driver"),
+            ("kmem: dax device as System RAM", "kmem"),
+            ("dlpar: pseries LMBs, kernel onlines", "dlpar")]
 
-    def __init__(self, nodes: list[int], default_size: str, block_size_text: str) -> None:
+    def __init__(self, nodes: list[int], default_size: str, block_size_text: str,
+                 initial: dict[str, Any] | None = None, acpi_driver: bool = True) -> None:
         super().__init__()
         self.nodes = nodes or [0]
         self.default_size = default_size
         self.block_size_text = block_size_text
+        self.initial = dict(initial or {})    # the last answer: the dialog remembers it
+        self.acpi_driver = acpi_driver
 
     def compose_form(self) -> ComposeResult:
-        yield _row("size", Input(self.default_size, id="size", compact=True,
+        last = self.initial
+        node = last.get("node") if last.get("node") in self.nodes else self.nodes[0]
+        yield _row("size", Input(str(last.get("size") or self.default_size), id="size",
+                                 compact=True,
                                  placeholder=f"multiple of the block size ({self.block_size_text})"))
-        yield _row("node", _select([(f"node {n}", n) for n in self.nodes], self.nodes[0], "node"))
+        yield _row("node", _select([(f"node {n}", n) for n in self.nodes], node, "node"))
         yield _row("start", Input("", id="start", compact=True, placeholder="automatic (or 0x140000000)"))
-        yield _row("via", _select([("acpi (add_memory)", "acpi"),
-                                   ("driver (virtio-mem/dax kmem)", "driver")], "acpi", "via"))
+        yield _row("via", _select(self.VIAS, last.get("via", "acpi"), "via"))
+        yield _row("dax attribute", Checkbox("memmap_on_memory (kmem only, 6.8+)",
+                                             bool(last.get("memmap_on_memory")),
+                                             id="memmap_on_memory", compact=True))
+        acpi = ("CONFIG_ACPI_HOTPLUG_MEMORY=y: a DIMM binds the ACPI memory driver" if self.acpi_driver else
+                "CONFIG_ACPI_HOTPLUG_MEMORY is off (knob acpi_hotplug_memory): a DIMM binds no "
+                "driver and adds nothing; use kmem (or dlpar on ppc64)")
+        yield Static(acpi, id="acpi-note", classes="knob-help")
 
     def answer(self) -> dict:
         size = self.query_one("#size", Input).value.strip()
         if not size:
             raise ValueError("size: enter a size such as 1G")
         start = self.query_one("#start", Input).value.strip() or None
-        return {"op": "hot_add", "size": size, "node": _select_value(self.query_one("#node", Select)),
-                "start": start, "via": _select_value(self.query_one("#via", Select))}
+        via = _select_value(self.query_one("#via", Select))
+        mmoo = self.query_one("#memmap_on_memory", Checkbox).value
+        if mmoo and via != "kmem":
+            raise ValueError("memmap_on_memory is the dax device attribute: choose via kmem")
+        out = {"op": "hot_add", "size": size, "node": _select_value(self.query_one("#node", Select)),
+               "start": start, "via": via}
+        if via == "kmem":
+            out["memmap_on_memory"] = bool(mmoo)
+        return out
 
 
 class ChoiceDialog(SafeModal):
@@ -214,25 +254,36 @@ class AllocDialog(Dialog):
     TITLE_TEXT = "allocate / free pages"
     HINT = "pages empty = as many as possible (free: all of that kind) · enter: OK"
 
-    def __init__(self, nodes: list[int], zones: list[str], block: int | None = None) -> None:
+    def __init__(self, nodes: list[int], zones: list[str], block: int | None = None,
+                 initial: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.nodes = nodes or [0]
         self.zones = zones
         self.block = block     # the online block under the cursor, offered as a target
+        self.initial = dict(initial or {})    # the last answer: the dialog remembers it
 
     def compose_form(self) -> ComposeResult:
-        yield _row("action", _select([("allocate", "alloc"), ("free", "free")], "alloc", "action"))
+        last = self.initial
+        yield _row("action", _select([("allocate", "alloc"), ("free", "free")],
+                                     last.get("op", "alloc"), "action"))
         yield _row("kind", _select([("movable (user, page cache)", "movable"),
                                     ("unmovable (slab, kernel)", "unmovable"),
-                                    ("pinned (long-term pin)", "pinned")], "movable", "kind"))
+                                    ("pinned (long-term pin)", "pinned")],
+                                   last.get("kind", "movable"), "kind"))
         where = [("a node / zone (below)", None)]
         if self.block is not None:
             where.insert(0, (f"block {self.block} (under the cursor)", self.block))
         yield _row("in", _select(where, where[0][1], "where"))
-        yield _row("node", _select([(f"node {n}", n) for n in self.nodes], self.nodes[0], "node"))
-        yield _row("zone", _select([("any zone", None)] + [(z, z) for z in self.zones], None, "zone"))
-        yield _row("pages", Input("", id="pages", compact=True, placeholder="e.g. 10000, or 512M"))
-        yield _row("leave free", Input("", id="leave_free", compact=True, placeholder="alloc only: keep this many free"))
+        node = last.get("node") if last.get("node") in self.nodes else self.nodes[0]
+        yield _row("node", _select([(f"node {n}", n) for n in self.nodes], node, "node"))
+        zone = last.get("zone") if last.get("zone") in self.zones else None
+        yield _row("zone", _select([("any zone", None)] + [(z, z) for z in self.zones], zone, "zone"))
+        pages = last.get("pages")
+        yield _row("pages", Input("" if pages is None else str(pages), id="pages", compact=True,
+                                  placeholder="e.g. 10000, or 512M"))
+        leave = last.get("leave_free")
+        yield _row("leave free", Input("" if leave is None else str(leave), id="leave_free",
+                                       compact=True, placeholder="alloc only: keep this many free"))
 
     def answer(self) -> dict:
         action = _select_value(self.query_one("#action", Select))
