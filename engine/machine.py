@@ -23,6 +23,7 @@ from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
 from .resmap import ResourceMap
+from .gcpause import collector_paused
 from .tx import Columns, Tx
 
 
@@ -179,6 +180,10 @@ class Machine:
 
         A refusal is a result, never an exception. An exception from inside (a progress hook
         raising `Cancelled`, or an engine bug) rolls the machine back exactly and propagates."""
+        with collector_paused():
+            return self._apply(op)
+
+    def _apply(self, op: dict) -> OpResult:
         from .ops import dispatch, normalise
         try:
             name, args = normalise(self, op)
