@@ -52,6 +52,7 @@ def _online_table(m) -> np.ndarray:
     t[S.PINNED] = t[S.MOVABLE]
     t[S.UNMOVABLE] = _bits("SLAB")
     t[S.OFFLINE] = _offline_bits(m)
+    t[S.UNPLUGGED] = _bits("OFFLINE")               # virtio-mem fake-offline: PageOffline
     return t
 
 
@@ -140,14 +141,33 @@ def vmstat(m) -> dict:
 
 def iomem(m) -> list[tuple[int, int, str]]:
     """/proc/iomem's RAM entries in address order; a driver's parent region (kmem's
-    "daxX.Y", requested before add_memory_driver_managed) comes before its child."""
+    "daxX.Y", a virtio-mem device) comes before its children, which are indented."""
     ps = m.page_shift
     out = []
     for nd in m.nodes.values():
         for lo, hi in nd.boot_ranges:
-            out.append((lo << ps, (hi << ps) - 1, 0, "System RAM"))
+            out.append((lo << ps, (hi << ps) - 1, "System RAM"))
+    vmem = []
     for r in m.res.values():
+        if r.via == "virtio_mem":
+            vmem.append((r.start_pfn << ps, r.end_pfn << ps))
+            continue
         if r.owner:
-            out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, 0, r.owner))
-        out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, 1 if r.owner else 0, r.name))
-    return [(a, b, name) for a, b, _, name in sorted(out)]
+            # dax/kmem: the region the driver requested under the device's name
+            out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, r.owner))
+        out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, ("  " if r.owner else "") + r.name))
+    # virtio-mem: the device's parent resource (named after the device) holds its System RAM,
+    # adjacent pieces merged (MHP_MERGE_RESOURCE); children are indented as in /proc/iomem
+    from .virtio_mem import RESOURCE_NAME
+    for vm in m.virtio_mem.values():
+        out.append((vm.addr, vm.addr + vm.region_size - 1, vm.name))
+        mine = sorted((a, b) for a, b in vmem if vm.addr <= a < vm.addr + vm.region_size)
+        merged: list[list[int]] = []
+        for a, b in mine:
+            if merged and merged[-1][1] == a:
+                merged[-1][1] = b
+            else:
+                merged.append([a, b])
+        out += [(a, b - 1, "  " + RESOURCE_NAME) for a, b in merged]
+    # a parent sorts before its child of the same range (stable sort, parent appended first)
+    return sorted(out, key=lambda e: (e[0], -e[1]))

@@ -419,8 +419,9 @@ def test_glyph_mode_is_automatic():
 def test_launch_builds_the_app_from_cli_arguments():
     from tui.launch import build_app
 
-    ns = argparse.Namespace(scenario=None, profile=None, theme="light", glyphs="glyph",
-                            no_mouse=True)
+    from tui.cli import _launch_parser
+
+    ns = _launch_parser().parse_args(["--theme", "light", "--glyphs", "glyph", "--no-mouse"])
     app = build_app(ns)
     assert app.mode == "glyph" and app.requested_theme == "light"
 
