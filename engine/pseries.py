@@ -11,7 +11,7 @@ memmap is allocated after LMB k-1 went online, so it may sit in LMB k-1 and pin 
 
 from __future__ import annotations
 
-from .acpi import _offline_one, _rollback_to
+from .acpi import _offline_one
 from .errors import OpFailed
 from . import memory_hotplug as mh
 from .memory_block import device_online_block
@@ -76,7 +76,7 @@ def _attempt(m, tx, fn, *args) -> OpFailed | None:
         fn(m, tx, *args)
     except OpFailed as e:
         if len(tx.left_behind) == left:
-            _rollback_to(tx, mark)
+            tx.rollback_to(mark)
         return e
     return None
 
