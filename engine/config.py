@@ -86,9 +86,9 @@ class MachineConfig:
     struct_page_size: int | None = None  # None: 64 bytes
     hugetlb: bool = True                 # CONFIG_HUGETLB_PAGE: pageblock = huge page order
     pageblock_order: int | None = None   # explicit override
+    dyndbg: bool = False                 # dynamic debug: pr_debug()/dev_dbg() lines in dmesg
     rodata: str = "full"                 # rodata=full|on|off (arm64: full maps the linear map with pages)
     acpi_hotplug_memory: bool = True     # CONFIG_ACPI_HOTPLUG_MEMORY (Debian arm64: not built)
-    dyndbg: bool = False                 # dynamic debug: pr_debug()/dev_dbg() lines in dmesg
     nodes: tuple[NodeConfig, ...] = field(default_factory=lambda: (NodeConfig(0, 4 * GiB),
                                                                    NodeConfig(1, 0)))
     virtio_mem: tuple[VirtioMemConfig, ...] = ()
@@ -258,7 +258,7 @@ class MachineConfig:
         if self.rodata not in RODATA_MODES:
             raise ConfigError(f"{where}.rodata: expected one of {', '.join(RODATA_MODES)}, got {self.rodata!r}")
         for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware",
-                  "acpi_hotplug_memory", "dyndbg"):
+                  "dyndbg", "acpi_hotplug_memory"):
             if not isinstance(getattr(self, k), bool):
                 raise ConfigError(f"{where}.{k}: expected true or false")
         self._validate_virtio_mem(where, arch, prof, ids)
@@ -312,12 +312,6 @@ class MachineConfig:
             if n.distances is not None and not (isinstance(n.distances, tuple)
                                                 and all(_is_int(d) for d in n.distances)):
                 raise ConfigError(f"{where}.node[{i}].distances: expected a list of integers")
-
-
-def virtio_mem_default_block_size(arch) -> int:
-    """QEMU virtio_mem_default_block_size(): the host's THP size, i.e. one PMD mapping
-    (2M on x86_64 and arm64/4k, 512M on arm64/64k; 2M on ppc64 radix)."""
-    return arch.pmd_size
 
 
 LOCAL_DISTANCE = 10
@@ -377,11 +371,11 @@ KNOBS: list[dict] = [
     _knob("struct_page_size", "int", None, "sizeof(struct page) in bytes (empty: 64)"),
     _knob("hugetlb", "bool", True, "CONFIG_HUGETLB_PAGE (pageblock order = huge page order)"),
     _knob("pageblock_order", "int", None, "explicit pageblock order (empty: from hugetlb)"),
+    _knob("dyndbg", "bool", False, "dynamic debug on for mm/memory_hotplug.c: pr_debug lines in dmesg"),
     _knob("rodata", "choice", "full", "rodata= (arm64: full maps the linear map with base pages)",
           list(RODATA_MODES)),
     _knob("acpi_hotplug_memory", "bool", True,
           "CONFIG_ACPI_HOTPLUG_MEMORY (off: a DIMM plug binds no driver, as on Debian arm64)"),
-    _knob("dyndbg", "bool", False, "dynamic debug on for mm/memory_hotplug.c: pr_debug lines in dmesg"),
     _knob("nodes", "nodes", "0:4G,1:0", "NUMA nodes and their boot memory, e.g. 0:4G,1:0"),
 ]
 

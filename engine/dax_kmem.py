@@ -75,10 +75,10 @@ def dev_dax_kmem_probe(m, tx, start: int, size: int, nid: int, memmap_on_memory:
                            "dev_dax_kmem_probe: request_mem_region() failed")
         tx.call("request_mem_region", f"{a:#x}, {b - a:#x}, \"{dev}\"",
                 "IORESOURCE_SYSTEM_RAM (not busy, so add_memory can nest below it)")
-        flags = ((mg.MHP_NID_IS_MGID,) if mgid >= 0 else ()) + \
-            ((mh.MHP_MEMMAP_ON_MEMORY,) if memmap_on_memory else ())
+        flags = (mg.MHP_NID_IS_MGID,) if mgid >= 0 else ()
         try:
-            mh.add_memory(m, tx, a, b - a, mgid if mgid >= 0 else nid, "kmem", mhp_flags=flags, owner=dev)
+            mh.add_memory(m, tx, a, b - a, mgid if mgid >= 0 else nid, "kmem", mhp_flags=flags,
+                          memmap_flag=memmap_on_memory, owner=dev)
         except OpFailed:
             tx.log(f"dax_kmem {dev}: mapping0: {a:#x}-{b - 1:#x} memory add failed")
             raise

@@ -14,11 +14,11 @@ ERRNO_TEXT = {
     "EPERM": "Operation not permitted",
     "ENODEV": "No such device",
     "EHWPOISON": "Memory page has hardware error",
-    "EOPNOTSUPP": "Operation not supported",
-    "ENOENT": "No such file or directory",
     "ENOSPC": "No space left on device",
     "EIO": "Input/output error",
     "BUG": "kernel BUG: the machine has stopped",
+    "EOPNOTSUPP": "Operation not supported",
+    "ENOENT": "No such file or directory",
 }
 
 

@@ -11,6 +11,9 @@ from .model import ZONE_MOVABLE, ZONE_NORMAL, Resource, VmemAltmap, Zone
 from . import linear_map, sparse
 from .fault_inject import should_fail
 
+# callers that register a static memory group for the whole device (MHP_NID_IS_MGID)
+STATIC_GROUP_VIAS = ("acpi", "kmem")
+
 
 # ==========================================================================================
 # memmap on memory: is it possible, how many pages
@@ -146,38 +149,40 @@ EMPTY_DEVICE_CHECK = {
     "driver": "check_hotplug_memory_range: !size (a generic caller passes what it is given)",
     "dlpar": "dlpar_memory: the request counts LMBs",
 }
-MHP_MEMMAP_ON_MEMORY = "MHP_MEMMAP_ON_MEMORY"
-# the callers that register a static memory group for their device (5.15+)
-STATIC_GROUP_VIAS = ("acpi", "kmem")
 
 
 def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tuple[str, ...] = (),
-               name: str | None = None, owner: str = "") -> None:
+               name: str | None = None, memmap_flag: bool = False, owner: str = "") -> None:
     """__add_memory() / add_memory_driver_managed() -> add_memory_resource(): all or nothing.
 
-    via: "acpi" (a DIMM), "driver" (a generic caller that always passes
-    MHP_MEMMAP_ON_MEMORY), "kmem" (dax/kmem: MHP_MEMMAP_ON_MEMORY only if in mhp_flags),
-    "dlpar" (pseries) or "virtio_mem". With MHP_NID_IS_MGID in mhp_flags, nid is a memory
-    group id (the group's node is used). Without it, an ACPI add registers its static
-    memory group first, as the driver does (5.15+). `owner` names a parent resource.
+    via: "acpi" (a DIMM), "kmem" (dax/kmem), "dlpar" (pseries), "driver" (a generic caller
+    that always asks for MHP_MEMMAP_ON_MEMORY) or "virtio_mem". With MHP_NID_IS_MGID in
+    mhp_flags, nid is a memory group id (the group's node is used). Without it, an ACPI or
+    dax/kmem add registers its static memory group first, as those drivers do (5.15+).
+    `memmap_flag` is what kmem passes for MHP_MEMMAP_ON_MEMORY (its device attribute);
+    `owner` is the parent resource a driver requested first ("dax0.0" for kmem).
     """
     from . import memory_group as mg
     if name is None:
         name = "System RAM" if via in ("acpi", "dlpar") else "System RAM (kmem)"
-    caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory"}.get(via, "add_memory_driver_managed")
+    caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory"}.get(
+        via, "add_memory_driver_managed")
     if not size:
         # the drivers never call add_memory for nothing: they refuse an empty device first
         raise OpFailed("EINVAL", "an empty memory device (size 0) cannot be added",
                        EMPTY_DEVICE_CHECK.get(via, EMPTY_DEVICE_CHECK["acpi"]))
-    shown = [f for f in mhp_flags if f != mg.MHP_NID_IS_MGID] + (["MHP_MEMMAP_ON_MEMORY"] if via == "driver" else [])
+    static_group = m.profile.has_memory_groups and via in STATIC_GROUP_VIAS
+    flags = [mg.MHP_NID_IS_MGID] if (mg.MHP_NID_IS_MGID in mhp_flags or static_group) else []
+    if via == "driver" or (via == "kmem" and memmap_flag):
+        flags.append("MHP_MEMMAP_ON_MEMORY")
     tx.call(caller, f"start={start:#x}, size={size:#x}, " +
-            (f"mgid={nid}, MHP_NID_IS_MGID" if mg.MHP_NID_IS_MGID in mhp_flags else f"node={nid}")
-            + "".join(f" | {f}" for f in shown))
+            (f"mgid={nid}" if mg.MHP_NID_IS_MGID in mhp_flags else f"node={nid}") +
+            (f", {' | '.join(flags)}" if flags else ""))
     with tx.nest():
         mgid = -1
         if mg.MHP_NID_IS_MGID in mhp_flags:
             mgid = nid
-        elif m.profile.has_memory_groups and via in STATIC_GROUP_VIAS and nid in m.nodes:
+        elif static_group and nid in m.nodes:
             mgid = mg.memory_group_register_static(m, tx, nid, size >> m.page_shift, owner=via)
         try:
             register_memory_resource(m, tx, start, size, name)
@@ -193,7 +198,7 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tupl
                 if nid not in m.nodes:
                     tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
                     raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
-                _add_memory_resource(m, tx, start, size, nid, via, mgid, mhp_flags, owner)
+                _add_memory_resource(m, tx, start, size, nid, via, mgid, memmap_flag, owner)
         except OpFailed as e:
             if via == "acpi":
                 acpi_add_memory_failed(m, tx, e)
@@ -225,7 +230,7 @@ def _acpi_instance(m) -> int:
     return len({r.group for r in m.res.values() if r.via == "acpi"})
 
 
-def _memmap_plan(m, tx, size: int, via: str, mhp_flags: tuple[str, ...] = ()) -> str:
+def _memmap_plan(m, tx, size: int, via: str, memmap_flag: bool = False) -> str:
     """Which placement the profile picks: "rfc", "single", "per-block" or "buddy"."""
     p = m.profile
     ok, why = mhp_supports_memmap_on_memory(m, size)
@@ -236,14 +241,14 @@ def _memmap_plan(m, tx, size: int, via: str, mhp_flags: tuple[str, ...] = ()) ->
         tx.call("add_memory_driver_managed", "MHP_MERGE_RESOURCE | MHP_NID_IS_MGID",
                 "no MHP_MEMMAP_ON_MEMORY: the memmap comes from existing memory")
         return "buddy"
-    if via == "kmem" and MHP_MEMMAP_ON_MEMORY not in mhp_flags:
-        # dax/kmem passes MHP_NID_IS_MGID only (before 6.8, or the attribute is 0)
+    if via == "kmem" and not memmap_flag:
+        # dax/kmem passes MHP_NID_IS_MGID only: the memmap comes from the buddy
         tx.call("add_memory_driver_managed", "MHP_NID_IS_MGID", "no MHP_MEMMAP_ON_MEMORY: memmap from the buddy")
         return "buddy"
     tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
             "true" if ok else f"false: {why}")
-    # the ACPI driver and pseries DLPAR ask only when the core says yes (from 6.6 the core
-    # falls back anyway); a generic driver, and kmem with its attribute set, always ask
+    # the ACPI driver and pseries DLPAR ask only when the core says yes; a generic driver
+    # (and kmem with its attribute set) always asks
     flag = ok if via in ("acpi", "dlpar") else True
     if not flag:
         return "buddy"
@@ -258,7 +263,7 @@ def _memmap_plan(m, tx, size: int, via: str, mhp_flags: tuple[str, ...] = ()) ->
 
 
 def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid: int = -1,
-                         mhp_flags: tuple[str, ...] = (), owner: str = "") -> None:
+                         memmap_flag: bool = False, owner: str = "") -> None:
     ps = m.page_shift
     lo, hi = start >> ps, (start + size) >> ps
     node = m.nodes[nid]
@@ -272,7 +277,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
         # memory block devices (the model marks it online now so allocations see it)
         tx.set(node, "online", True)
         tx.call("__try_online_node", f"{nid}, set_node_online=false", "new node: pgdat initialised")
-    plan = _memmap_plan(m, tx, size, via, mhp_flags)
+    plan = _memmap_plan(m, tx, size, via, memmap_flag)
     m.blks.ensure(hi // m.ppb + 1, tx.journal)
     # resources are named by their first pfn, so nothing is left counting after a removal
     rid = lo
@@ -312,7 +317,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
             tx.set(node, "online", False)
             tx.call("node_set_offline", f"{nid}", "error path")
         raise
-    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, mgid, owner))
+    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, lo, owner))
     if new_node:
         tx.call("node_set_online", f"{nid}")
         tx.call("__register_one_node", f"{nid}")

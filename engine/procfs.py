@@ -146,21 +146,20 @@ def iomem(m) -> list[tuple[int, int, str]]:
     out = []
     for nd in m.nodes.values():
         for lo, hi in nd.boot_ranges:
-            out.append((lo << ps, (hi << ps) - 1, "System RAM"))
+            out.append((lo << ps, (hi << ps) - 1, 0, "System RAM"))
     vmem = []
     for r in m.res.values():
         if r.via == "virtio_mem":
             vmem.append((r.start_pfn << ps, r.end_pfn << ps))
             continue
         if r.owner:
-            # dax/kmem: the region the driver requested under the device's name
-            out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, r.owner))
-        out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, ("  " if r.owner else "") + r.name))
+            out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, 0, r.owner))
+        out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, 1 if r.owner else 0, r.name))
     # virtio-mem: the device's parent resource (named after the device) holds its System RAM,
-    # adjacent pieces merged (MHP_MERGE_RESOURCE); children are indented as in /proc/iomem
+    # adjacent pieces merged (MHP_MERGE_RESOURCE)
     from .virtio_mem import RESOURCE_NAME
     for vm in m.virtio_mem.values():
-        out.append((vm.addr, vm.addr + vm.region_size - 1, vm.name))
+        out.append((vm.addr, vm.addr + vm.region_size - 1, 0, vm.name))
         mine = sorted((a, b) for a, b in vmem if vm.addr <= a < vm.addr + vm.region_size)
         merged: list[list[int]] = []
         for a, b in mine:
@@ -168,6 +167,6 @@ def iomem(m) -> list[tuple[int, int, str]]:
                 merged[-1][1] = b
             else:
                 merged.append([a, b])
-        out += [(a, b - 1, "  " + RESOURCE_NAME) for a, b in merged]
-    # a parent sorts before its child of the same range (stable sort, parent appended first)
-    return sorted(out, key=lambda e: (e[0], -e[1]))
+        out += [(a, b - 1, 1, RESOURCE_NAME) for a, b in merged]
+    # a parent before its children (the /proc/iomem writer indents them by containment)
+    return [(a, b, name) for a, b, depth, name in sorted(out, key=lambda e: (e[0], e[2], -e[1]))]

@@ -43,6 +43,12 @@ class KernelProfile:
     has_virtio_mem: bool          # drivers/virtio/virtio_mem.c (5.8+)
     auto_online_types: tuple[str, ...]
     altmap_in_block: bool         # self-hosted pages always inside their own block
+    # arm64 prevent_memory_remove_notifier() also refuses offlines whose edges split a leaf
+    # entry of the linear map or the vmemmap (2026, "Reject memory removal that splits a
+    # kernel leaf mapping", Cc stable)
+    arm64_leaf_split_check: bool = False
+    # offline_pages() prints "Offlined Pages N" with pr_info (before 5.12) or pr_debug
+    offlined_pages_info: bool = False
     # -- callers and architectures (docs/engine-rules-arch.md) --------------------------
     # drivers/dax/kmem.c passes MHP_MEMMAP_ON_MEMORY when the device's memmap_on_memory
     # attribute is set (6.8+); before, it never asks and the attribute does not exist
@@ -55,12 +61,6 @@ class KernelProfile:
     # arm64 __pgd_pgtable_alloc() failing during a hot-add: "bug" (BUG_ON, 6.1 and long after)
     # or "enomem" (the 2025 error-propagation series: arch_add_memory returns -ENOMEM)
     arm64_pgtable_alloc_fail: str = "bug"
-    # arm64 prevent_memory_remove_notifier() also refuses offlines whose edges split a leaf
-    # entry of the linear map or the vmemmap (2026, "Reject memory removal that splits a
-    # kernel leaf mapping", Cc stable)
-    arm64_leaf_split_check: bool = False
-    # offline_pages() prints "Offlined Pages N" with pr_info (before 5.12) or pr_debug
-    offlined_pages_info: bool = False
 
 
 _ALL_AUTO = ("offline", "online", "online_kernel", "online_movable")
@@ -114,11 +114,11 @@ V6_11 = replace(
 V7_2 = replace(
     V6_11, name="7.2", version=(7, 2),
     summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE); "
+            "arm64 refuses offlines that would split a linear-map or vmemmap leaf; "
             "ppc64 radix maps a vmemmap PMD only at an aligned start; arm64 page-table "
-            "allocation failures in a hot-add return -ENOMEM instead of BUG; "
-            "arm64 refuses offlines that would split a linear-map or vmemmap leaf",
-    offline_kpageflags=(), ppc_vmemmap_rule="pmd-if-aligned", arm64_pgtable_alloc_fail="enomem",
-    arm64_leaf_split_check=True,
+            "allocation failures in a hot-add return -ENOMEM instead of BUG",
+    offline_kpageflags=(), arm64_leaf_split_check=True, ppc_vmemmap_rule="pmd-if-aligned",
+    arm64_pgtable_alloc_fail="enomem",
 )
 PROFILE_LIST: tuple[KernelProfile, ...] = (RFC_2017, V5_13, V6_1, V6_6, V6_8, V6_11, V7_2)
 

@@ -30,8 +30,12 @@ def _require_pseries(m) -> None:
 
 
 def _assigned(m, addr: int) -> bool:
-    """DRCONF_MEM_ASSIGNED: the LMB holds memory now (boot memory or an earlier add)."""
+    """DRCONF_MEM_ASSIGNED: the LMB holds memory now (boot memory or an earlier add); the
+    region of a virtio-mem device is never an LMB of this LPAR either."""
+    from .virtio_mem import device_regions
     lo = addr >> m.page_shift
+    if any(a <= addr < b for a, b, _ in device_regions(m)):
+        return True
     return mh._overlaps(m, lo, lo + m.ppb) is not None
 
 

@@ -362,11 +362,13 @@ def _proc_vmstat(m, per_node: dict) -> str:
 
 
 def _proc_iomem(m) -> str:
-    """r_show(): a nested entry is indented before its address (its name carries the indent)."""
-    lines = []
+    """r_show(): two spaces of indent per level of nesting (a child lies inside its parent)."""
+    lines, stack = [], []
     for s, e, name in m.iomem():
-        indent = len(name) - len(name.lstrip(" "))
-        lines.append(f"{' ' * indent}{s:08x}-{e:08x} : {name.lstrip(' ')}\n")
+        while stack and not (stack[-1][0] <= s and e <= stack[-1][1]):
+            stack.pop()
+        lines.append(f"{'  ' * len(stack)}{s:08x}-{e:08x} : {name}\n")
+        stack.append((s, e))
     return "".join(lines)
 
 

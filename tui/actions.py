@@ -598,6 +598,11 @@ class MachineActions:
         self.refresh_status()
         self.notify(f"grid mode: {MODE_WORDS[self.mode]}", timeout=2)
 
+    def action_toggle_crosshair(self: MemmapApp) -> None:
+        main = self.main_screen
+        if main is not None:
+            self.notify(f"crosshair {'on' if main.toggle_crosshair() else 'off'}", timeout=2)
+
     def action_cycle_theme(self: MemmapApp) -> None:
         name = self.cycle_theme()
         if name is not None:

@@ -19,9 +19,9 @@ class Hotplug(RuleBasedStateMachine):
                 hugetlb=st.booleans(), two_nodes=st.booleans(),
                 arch=st.sampled_from(["x86_64", "x86_64", "arm64-4k", "arm64-16k", "ppc64-radix-64k",
                                       "ppc64-radix-4k"]),
-                vmem=st.sampled_from([None, None, 2 * MiB, 256 * MiB]),
-                rodata=st.sampled_from(["full", "on"]))
-    def boot(self, profile, mmoo, hugetlb, two_nodes, arch, vmem, rodata):
+                rodata=st.sampled_from(["full", "on"]),
+                vmem=st.sampled_from([None, None, 2 * MiB, 256 * MiB]))
+    def boot(self, profile, mmoo, hugetlb, two_nodes, arch, rodata, vmem):
         if mmoo == "force" and profile not in ("6.6", "6.8", "6.11", "7.2"):
             mmoo = True
         if arch.startswith("ppc") and profile in ("rfc-2017", "5.13"):
@@ -35,7 +35,7 @@ class Hotplug(RuleBasedStateMachine):
         self.vmem = vmem if profile != "rfc-2017" else None
         devs = (VirtioMemConfig("vmem0", 1 * GiB, block_size=self.vmem),) if self.vmem else ()
         self.m = Machine(MachineConfig(profile=profile, memmap_on_memory=mmoo, hugetlb=hugetlb,
-                                       arch=arch, nodes=nodes, virtio_mem=devs, rodata=rodata))
+                                       arch=arch, nodes=nodes, rodata=rodata, virtio_mem=devs))
         self.bs = self.m.block_size
 
     def _apply(self, op):
