@@ -42,6 +42,19 @@ def memory_notify(m, tx, action: str, start_pfn: int, nr_pages: int) -> tuple[in
     return 0, ""
 
 
+def node_notify(m, tx, action: str, nid: int) -> None:
+    """drivers/base/node.c node_notify() (6.17+): the node chain around the memory chain, for
+    a node's first memory coming and its last memory going. Its members (slab, memory tiers,
+    cpusets, ...) never veto in this model; the events show where the kernel sends them."""
+    if m.profile.node_notifier:
+        tx.call("node_notify", f"{action}, nid={nid}")
+
+
+def node_has_memory(m, nid: int) -> int:
+    """pgdat->node_present_pages: the present pages of the node (N_MEMORY when non-zero)."""
+    return sum(z.present for z in m.node_zones(nid))
+
+
 def _chain(m):
     """The registered members, in the order the chain calls them."""
     members = []
@@ -120,6 +133,10 @@ def _linear_leaf_split(m, pa: int) -> bool:
 
 
 def linear_map_leaf_size(m, pa: int) -> int:
-    """Size of the linear-map leaf covering pa (engine/linear_map.py keeps the linear map)."""
+    """Size of the arm64 linear-map leaf covering pa, as engine/linear_map.py built it: a base
+    page when can_set_direct_map() holds (rodata=full, the default), else a PUD block where one
+    arch_add_memory() call (or boot RAM) covered an aligned GiB (4K pages) and a PMD block
+    elsewhere. Contiguous (CONT_PMD) runs are not modelled: block-aligned edges never fall
+    inside one."""
     from .linear_map import linear_map_leaf_size as leaf_size
     return leaf_size(m, pa)
