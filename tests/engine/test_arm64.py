@@ -165,3 +165,18 @@ def test_no_acpi_hotplug_memory_driver_adds_nothing():
     assert m.resources() == [] and m.fingerprint() == before
     ok(m.hot_add(1 * GiB, start=8 * GiB, via="kmem"))     # dax/kmem still works
     assert m.resources()[0]["via"] == "kmem"
+
+
+def test_per_block_adds_leave_no_pud_block_to_split():
+    # 6.8 create_altmaps_and_memory_blocks(): one arch_add_memory() per 128 MiB block, so the
+    # linear map holds PMD blocks only and no linear-map leaf is split; what the newest
+    # notifier refuses is the vmemmap edge: offline_pages() starts after the self-hosted
+    # memmap, inside the block's vmemmap PMD leaf
+    m = arm(profile="7.2", rodata="on", memmap_on_memory=True)
+    ok(m.hot_add(1 * GiB, start=8 * GiB))
+    assert m.resources()[0]["memmap"] == "altmap-block"
+    b = 8 * GiB // m.block_size + 1
+    ok(m.online(b, "online_movable"))
+    r = refused(m.offline(b), "EPERM")
+    assert any("splits a leaf entry in vmemmap" in line for line in r.dmesg)
+    assert not any("linear map" in line for line in r.dmesg)
