@@ -332,6 +332,8 @@ FIELD_TYPES: dict[str, tuple[tuple, str]] = {
     "struct_page_size": ((int, None), "an integer"),
     "hugetlb": ((bool,), "true or false"),
     "pageblock_order": ((int, None), "an integer"),
+    "rodata": ((str,), "\"full\", \"on\" or \"off\""),
+    "acpi_hotplug_memory": ((bool,), "true or false"),
 }
 
 

@@ -147,6 +147,8 @@ def auto_start(m, size: int) -> int:
 EMPTY_DEVICE_CHECK = {
     "acpi": "acpi_memory_enable_device: total_length == 0 (\"device is empty\")",
     "kmem": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+    "driver": "check_hotplug_memory_range: !size (a generic caller passes what it is given)",
+    "dlpar": "dlpar_memory: the request counts LMBs",
 }
 
 

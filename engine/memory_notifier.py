@@ -20,7 +20,6 @@ KSM, memory tiers, cpusets) are listed in docs/engine-rules-notifiers.md.
 from __future__ import annotations
 
 from . import fault_inject
-from .linear_map import can_set_direct_map
 
 MEM_ONLINE = "MEM_ONLINE"
 MEM_GOING_OFFLINE = "MEM_GOING_OFFLINE"
@@ -134,23 +133,10 @@ def _linear_leaf_split(m, pa: int) -> bool:
 
 
 def linear_map_leaf_size(m, pa: int) -> int:
-    """Size of the arm64 linear-map leaf covering pa.
-
-    arch_add_memory() maps a hot-added range with base pages when can_set_direct_map() holds
-    (rodata=full, the default: NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS); otherwise with a PUD
-    block over every aligned GiB the range covers (4K pages) and PMD blocks elsewhere, as
-    engine/linear_map.py charges them. Contiguous (CONT_PMD) runs are not modelled: block
-    aligned edges never fall inside one.
-    """
-    if can_set_direct_map(m):
-        return m.page_size
-    r = m.res.containing(pa >> m.page_shift)
-    if r is None:
-        return m.page_size
-    ps = m.page_shift
-    lo, hi = r.start_pfn << ps, r.end_pfn << ps
-    pud = m.arch.linear_pmd_span          # what one PMD table maps = a PUD block
-    base = pa - pa % pud
-    if m.arch.pud_block and lo <= base and base + pud <= hi:
-        return pud
-    return m.arch.pmd_size
+    """Size of the arm64 linear-map leaf covering pa, as engine/linear_map.py built it: a base
+    page when can_set_direct_map() holds (rodata=full, the default), else a PUD block where one
+    arch_add_memory() call (or boot RAM) covered an aligned GiB (4K pages) and a PMD block
+    elsewhere. Contiguous (CONT_PMD) runs are not modelled: block-aligned edges never fall
+    inside one."""
+    from .linear_map import linear_map_leaf_size as leaf_size
+    return leaf_size(m, pa)

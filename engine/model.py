@@ -82,7 +82,8 @@ class Resource:
     @property
     def name(self) -> str:
         """The resource name add_memory() registers: driver-managed ones carry the driver's."""
-        return "System RAM" if self.via in ("acpi", "dlpar") else "System RAM (kmem)"
+        return {"acpi": "System RAM", "dlpar": "System RAM",
+                "virtio_mem": "System RAM (virtio_mem)"}.get(self.via, "System RAM (kmem)")
 
     @property
     def flags(self) -> tuple[str, ...]:
