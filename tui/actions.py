@@ -148,7 +148,8 @@ class MachineActions:
                         lambda: machine.hot_add(**kwargs))
 
         self.push_screen(HotAddDialog(self.node_ids(), default, format_bytes(geo.block_size),
-                                      initial=last if isinstance(last, dict) else None), done)
+                                      initial=last if isinstance(last, dict) else None,
+                                      acpi_driver=self.config.acpi_hotplug_memory), done)
 
     def action_online(self: MemmapApp) -> None:
         main = self.idle_main()

@@ -21,15 +21,16 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.formatting import human_bytes
 from tui.keys import make_bindings
 from tui.messages import BlockClicked
 from tui.widgets.counters import Counters
 from tui.widgets.event_log import EventLog
 from tui.widgets.inspector import Inspector
+from tui.widgets.legend import Legend
 from tui.widgets.machine_bar import MachineBar
 from tui.widgets.narration import Narration
 from tui.widgets.pfn_grid import PfnGrid
+from tui.widgets.status_line import StatusLine
 
 
 def grid_available() -> bool:
@@ -49,13 +50,14 @@ class MainScreen(Screen):
         self.status_facts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="status", markup=False)
+        yield StatusLine(id="status")
         yield MachineBar(id="bar")
         with Horizontal(id="middle"):
             yield PfnGrid(self.machine, mode=self.mode, id="grid")
             with Vertical(id="side"):
                 yield Inspector(id="inspector")
                 yield Counters(id="counters")
+        yield Legend(mode=self.mode, id="legend")
         yield Narration(id="narration")
         yield EventLog(id="log")
         yield Footer(id="footer")
@@ -107,6 +109,7 @@ class MainScreen(Screen):
             self.query_one("#bar", MachineBar).update_blocks(blocks, machine.geometry.block_size, hot)
             self.query_one("#counters", Counters).update_from(machine, mark_changes=mark_changes,
                                                               blocks=blocks)
+            self.query_one("#legend", Legend).update_from(machine)
             self.refresh_inspector()
 
     def refresh_inspector(self) -> None:
@@ -123,25 +126,15 @@ class MainScreen(Screen):
 
     def show_status(self, facts: dict[str, str]) -> None:
         """The status line: profile, arch, page and block size, zoom in words, mode, theme,
-        the running job, the block selection."""
+        the running job, the block selection, the panels a small terminal hides."""
         grid = self.grid
-        zoom = ""
-        if grid is not None:
-            geo = self.machine.geometry
-            per = grid.per_cell
-            zoom = f"1 cell = {per} pfn{'s' if per != 1 else ''} ({human_bytes(per * geo.page_size)})"
-        parts = [f"{facts['arch']} · profile {facts['profile']}",
-                 f"{facts['page']} pages, {facts['block']} blocks", zoom,
-                 f"mode {facts['mode']}", f"theme {facts['theme']}"]
-        if self.selection:
-            parts.append(f"selected memory{self.selection[0]}-{self.selection[-1]}")
-        parts.append(f"running: {facts['running']}" if facts["running"] else "idle")
-        hidden = self.hidden_panels()
-        if hidden:
-            parts.insert(0, f"hidden: {', '.join(hidden)} (enlarge the terminal; ? keys)")
+        selection = (f"memory{self.selection[0]}-{self.selection[-1]}" if self.selection
+                     else None)
         self.status_facts = facts
-        # one line, always: no layout pass (it would cost the key a frame of its own)
-        self.query_one("#status", Static).update(" │ ".join(p for p in parts if p), layout=False)
+        self.query_one("#status", StatusLine).update_from(
+            self.machine, per_cell=grid.per_cell if grid is not None else 1, mode=self.mode,
+            theme=facts["theme"] or None, running=facts["running"] or None,
+            selection=selection, hidden=tuple(self.hidden_panels()))
 
     def hidden_panels(self) -> list[str]:
         """The panels a small terminal has folded away (said on the status line)."""
@@ -162,6 +155,7 @@ class MainScreen(Screen):
         self.mode = mode
         self.grid.mode = mode
         self.query_one("#bar", MachineBar).set_mode(mode)
+        self.query_one("#legend", Legend).mode = mode
 
     def set_highlight(self, ranges: list[tuple[int, int]]) -> None:
         self.highlight = list(ranges)
