@@ -202,6 +202,9 @@ class CompareScreen(Screen):
             self.query_one(f"#bar-{key}", MachineBar).set_mode(self.mode)
         self.refresh_all()
         grids = self.grids()
+        for grid in grids:
+            # only cached lines while a step changes the machines in the worker
+            grid.engine_busy = lambda: self.app.busy
         if grids:
             grids[0].focus()
 
