@@ -122,6 +122,7 @@ class Machine:
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
         self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
+        self.virtio_mem: dict = {}                   # virtio-mem devices by id (probed after boot)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")

@@ -11,6 +11,8 @@ Members modelled because they change outcomes:
   refuses to offline any early (boot) section: "Boot memory [%lx %lx] offlining attempted",
   NOTIFY_BAD = -EPERM. In the newest kernels (prevent_memory_remove_notifier) it also refuses
   an offline whose edges would split a leaf entry of the linear map or of the vmemmap.
+- drivers/virtio/virtio_mem.c (registered at probe): MEM_ONLINE may queue the driver's work;
+  in SBM, MEM_GOING_ONLINE of a block the driver has not added (or is removing) is refused.
 - lib/memory-notifier-error-inject.c (a module, loaded later, priority 0 by default): fails
   MEM_GOING_ONLINE / MEM_GOING_OFFLINE with the errno written to its debugfs file.
 Members that never veto in this model (slab/SLUB per-node caches, page_ext, KASAN shadow,
@@ -62,6 +64,10 @@ def _chain(m):
         name = ("prevent_memory_remove_notifier" if m.profile.arm64_leaf_split_check
                 else "prevent_bootmem_remove_notifier")
         members.append((name, arm64_prevent_remove))
+    if m.virtio_mem:
+        # registered at virtio_mem_probe(), before the error-injection module is loaded
+        from .virtio_mem import virtio_mem_memory_notifier_cb
+        members.append(("virtio_mem_memory_notifier_cb", virtio_mem_memory_notifier_cb))
     members.append(("notifier_err_inject_callback", error_inject))
     return members
 

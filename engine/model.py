@@ -74,10 +74,11 @@ class Resource:
     start_pfn: int
     end_pfn: int
     node: int
-    via: str                 # "acpi" | "driver" | "kmem" | "dlpar"
+    via: str                 # "acpi" | "driver" | "kmem" | "dlpar" | "virtio_mem"
     memmap: str              # "altmap-range" (rfc, 5.13-6.6) | "altmap-block" (6.8+) | "buddy"
     group: int               # the DIMM it came from (static memory group), split pieces keep it
-    owner: str = ""          # the parent resource a driver requested first ("dax0.0" for kmem)
+    owner: str = ""          # the parent resource a driver requested first ("dax0.0" for kmem,
+                             # "virtio0" for virtio-mem)
 
     @property
     def name(self) -> str:

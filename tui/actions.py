@@ -271,6 +271,59 @@ class MachineActions:
 
         self.push_screen(InjectDialog(dict(FAULTS), machine.armed_faults()), done)
 
+    def action_virtio(self: MemmapApp) -> None:
+        """Resize a virtio-mem device (the device under the cursor first), maybe then wait."""
+        main = self.idle_main()
+        if main is None:
+            return
+        machine = self.machine
+        devices = machine.virtio_mem_devices()
+        if not devices:
+            self.notify("no virtio-mem device on this machine: declare one in a scenario with "
+                        "[[machine.virtio_mem]] (id, size)", severity="warning")
+            return
+        from tui.screens.virtio_dialog import VirtioDialog
+        pfn = main.cursor_pfn()
+        here = machine.virtio_mem_at(pfn) if pfn is not None else None
+        last = self.last_answers.get("virtio")
+        selected = here["id"] if here else (last if isinstance(last, str) else None)
+
+        def done(answer: dict | None) -> None:
+            if not answer:
+                return
+            self.last_answers["virtio"] = answer["device"]
+            wait = answer.pop("then_wait", None)
+            label = f"resize {answer['device']} to {answer['requested_size']}"
+            if wait is None:
+                self.run_op(label, lambda: machine.apply(answer))
+                return
+            label += f", then wait {wait:g} s"
+            self.run_job(label, self.range_job(label, machine, [answer, {"op": "tick", "seconds": wait}]))
+
+        self.push_screen(VirtioDialog(devices, selected), done)
+
+    def action_tick(self: MemmapApp) -> None:
+        """Let time pass: the virtio-mem retry timers that expire in it fire."""
+        if self.idle_main() is None:
+            return
+        machine = self.machine
+        due = [d["retry_due_s"] for d in machine.virtio_mem_devices() if d["retry_due_s"] is not None]
+        default = f"{max(1.0, min(due) - machine.uptime_s):g}" if due else "50"
+
+        from tui.screens.virtio_dialog import parse_seconds
+
+        def check(text: str) -> float:
+            return parse_seconds(text, "seconds")
+
+        def done(seconds: float | None) -> None:
+            if seconds:
+                self.run_op(f"wait {seconds:g} s", lambda: machine.pass_time(seconds))
+
+        hint = (f"uptime {machine.uptime_s:g} s · next retry at {min(due):g} s" if due
+                else f"uptime {machine.uptime_s:g} s · no retry timer armed")
+        self.push_screen(PromptDialog("let time pass", "seconds", default, "50", hint + " · enter: OK",
+                                      check), done)
+
     # -- range operations (chmem-style) ---------------------------------------------------
     def action_mark(self: MemmapApp) -> None:
         """Start (or clear) a selected run of blocks at the block under the cursor."""

@@ -73,6 +73,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Long-term pin one page in the block under the cursor, or unpin its pinned pages"),
     ActionSpec("alloc", "x", "alloc", "Alloc", "Allocate / free pages…",
                "Allocate or free movable / unmovable pages on a node or zone"),
+    ActionSpec("virtio", "B", "virtio", "Balloon", "virtio-mem: resize device…",
+               "Resize a virtio-mem device (the host's qom-set requested-size): the driver plugs "
+               "or unplugs subblocks / big blocks; optionally let time pass afterwards",
+               footer=True),
+    ActionSpec("tick", "w", "tick", "Wait", "Let time pass…",
+               "Let seconds pass: virtio-mem retry timers that expire fire (50 s, doubling to "
+               "300 s); the engine has no clock of its own"),
     ActionSpec("inject", "exclamation_mark", "inject", "Fault", "Inject a fault…",
                "Arm a fault: a memory notifier veto (MEM_GOING_ONLINE/OFFLINE with an errno) or a "
                "failed vmemmap / page-table / memory block / altmap allocation at the Nth page"),
