@@ -19,6 +19,9 @@ class NodeConfig:
     id: int
     memory: int = 0                      # boot memory in bytes (0: a memoryless node)
     distances: tuple[int, ...] | None = None   # SLIT row; default 10 local, 20 remote
+    # explicit boot RAM as (start, end) byte ranges, end exclusive, e.g. a real machine's
+    # /proc/iomem "System RAM"; the gaps are firmware holes. None: QEMU's layout of `memory`.
+    ram: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class MachineConfig:
                     if not isinstance(nd, dict):
                         raise ConfigError(f"{where}.node[{i}]: expected a table")
                     for k in nd:
-                        if k not in ("id", "memory", "distances"):
+                        if k not in ("id", "memory", "distances", "ram"):
                             raise ConfigError(f"{where}.node[{i}]: unknown key {k!r}")
                     if "id" not in nd:
                         raise ConfigError(f"{where}.node[{i}]: missing key 'id'")
@@ -76,7 +79,10 @@ class MachineConfig:
                         raise ConfigError(f"{where}.node[{i}].distances: expected a list of integers")
                     if not isinstance(nd["id"], int) or isinstance(nd["id"], bool):
                         raise ConfigError(f"{where}.node[{i}].id: expected an integer")
-                    nodes.append(NodeConfig(nd["id"], mem, tuple(dist) if dist else None))
+                    ram = _parse_ram(nd["ram"], f"{where}.node[{i}].ram") if "ram" in nd else None
+                    if ram and not mem:
+                        mem = sum(hi - lo for lo, hi in ram)
+                    nodes.append(NodeConfig(nd["id"], mem, tuple(dist) if dist else None, ram))
                 kwargs["nodes"] = tuple(nodes)
             elif key == "block_size":
                 try:
@@ -107,7 +113,8 @@ class MachineConfig:
         if self.block_size is not None:
             out["block_size"] = format_size(self.block_size)
         out["node"] = [{"id": n["id"], "memory": format_size(n["memory"]),
-                        **({"distances": list(n["distances"])} if n["distances"] else {})}
+                        **({"distances": list(n["distances"])} if n["distances"] else {}),
+                        **({"ram": [list(r) for r in n["ram"]]} if n["ram"] else {})}
                        for n in nodes]
         return out
 
@@ -170,7 +177,9 @@ class MachineConfig:
         if any(i < 0 or i > 63 for i in ids):
             raise ConfigError(f"{where}.node: node ids must be between 0 and 63")
         for n in self.nodes:
-            if n.memory % (2 * MiB):
+            if n.ram:
+                _check_ram(n, arch, where)
+            elif n.memory % (2 * MiB):
                 raise ConfigError(f"{where}.node[{n.id}].memory: boot memory must be a multiple of 2M")
             if n.distances is not None and len(n.distances) != len(self.nodes):
                 raise ConfigError(f"{where}.node[{n.id}].distances: needs one entry per node "
@@ -183,6 +192,28 @@ class MachineConfig:
         for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware"):
             if not isinstance(getattr(self, k), bool):
                 raise ConfigError(f"{where}.{k}: expected true or false")
+
+
+def _parse_ram(value, where: str) -> tuple[tuple[int, int], ...]:
+    """[[start, end], ...] (ints or size strings, end exclusive) -> sorted byte ranges."""
+    if not isinstance(value, list) or not all(isinstance(r, list) and len(r) == 2 for r in value):
+        raise ConfigError(f"{where}: expected a list of [start, end] pairs")
+    out = []
+    for lo, hi in value:
+        try:
+            out.append((parse_size(lo, "start"), parse_size(hi, "end")))
+        except ValueError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    return tuple(sorted(out))
+
+
+def _check_ram(n: NodeConfig, arch, where: str) -> None:
+    prev = -1
+    for lo, hi in n.ram:
+        if lo >= hi or lo % arch.page_size or hi % arch.page_size or lo < prev:
+            raise ConfigError(f"{where}.node[{n.id}].ram: ranges must be page-aligned, "
+                              f"non-empty and must not overlap ({lo:#x}-{hi:#x})")
+        prev = hi
 
 
 def _knob(name, kind, default, help, choices=None):
