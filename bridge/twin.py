@@ -14,10 +14,52 @@ from engine.scenario import Scenario
 from .live import LiveMachine
 
 
+def hot_added_blocks(live: LiveMachine) -> list[int]:
+    """Blocks that cannot be boot memory: offline ones, and those hosting their own memmap."""
+    return [b["id"] for b in live.blocks() if b["state"] != "online" or b["nr_vmemmap_pages"] > 0]
+
+
+def _hot_ranges(live: LiveMachine) -> list[tuple[int, int, int]]:
+    """(first block, end block, node) runs of hot-added blocks, split where the node changes."""
+    runs: list[list[int]] = []
+    blocks = live.state.blocks
+    for b in hot_added_blocks(live):
+        if runs and runs[-1][1] == b and blocks[b]["node"] == runs[-1][2]:
+            runs[-1][1] = b + 1
+        else:
+            runs.append([b, b + 1, blocks[b]["node"]])
+    return [tuple(r) for r in runs]
+
+
+def twin_steps(live: LiveMachine) -> list[dict]:
+    """Steps that plug and online the hot-added blocks as the real machine has them."""
+    steps = []
+    bs = live.block_size
+    for b0, b1, nid in _hot_ranges(live):
+        steps.append({"op": "hot_add", "size": (b1 - b0) * bs, "start": b0 * bs, "node": nid,
+                      "say": f"memory{b0}-{b1 - 1} were hot-added on the real machine"})
+        for b in range(b0, b1):
+            blk = live.state.blocks[b]
+            if blk["state"] == "online":
+                kind = "online_movable" if blk["valid_zones"] == "Movable" else "online_kernel"
+                steps.append({"op": "online", "block": b, "type": kind})
+    return steps
+
+
 def twin_config(live: LiveMachine) -> MachineConfig:
     st = live.state
     ps = live.page_size
-    ranges = [(a * ps, b * ps) for a, b in live.ram_ranges()]   # whole pages, as memblock rounds
+    hot = set(hot_added_blocks(live))
+    ranges = []
+    for a, b in live.ram_ranges():               # whole pages, as memblock rounds
+        cur = a
+        for pfn in range(a - a % live.ppb, b, live.ppb):
+            if pfn // live.ppb in hot:
+                if cur < max(pfn, a):
+                    ranges.append((cur * ps, max(pfn, a) * ps))
+                cur = min(b, pfn + live.ppb)
+        if cur < b:
+            ranges.append((cur * ps, b * ps))
     nodes = []
     for nid in sorted(st.nodes) or [0]:
         blocks = {b for b, d in st.blocks.items() if d["node"] == nid}
@@ -56,16 +98,23 @@ def twin_config(live: LiveMachine) -> MachineConfig:
 def twin_scenario(live: LiveMachine) -> Scenario:
     cfg = twin_config(live)
     release = live.state.release or "unknown kernel"
-    return Scenario(cfg, [], "twin", {
+    return Scenario(cfg, twin_steps(live), "twin", {
         "title": f"Twin of this machine ({release})",
         "description": f"Read from {live.sysroot}: boot RAM from /proc/iomem, block size "
                        f"{live.block_size >> 20}M, profile {cfg.profile} for kernel {release}."})
 
 
 def twin_diff(live: LiveMachine) -> list[str]:
-    """What the twin gets differently from the real machine right after boot, one line each."""
+    """What the twin gets differently from the real machine, one line each.
+
+    Right after boot, and after replaying the hot-adds the real machine shows (twin_steps).
+    """
     m = Machine(twin_config(live))
     out = []
+    for step in twin_steps(live):
+        res = m.apply({k: v for k, v in step.items() if k != "say"})
+        if not res.ok:
+            out.append(f"the twin could not replay {res.summary()}")
     real_blocks = {b["id"]: b for b in live.blocks()}
     sim_blocks = {b["id"]: b for b in m.blocks()}
     only_real = sorted(set(real_blocks) - set(sim_blocks))
