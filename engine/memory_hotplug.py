@@ -143,8 +143,9 @@ def auto_start(m, size: int) -> int:
 
 def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
     """__add_memory() -> add_memory_resource(): the whole hot-add, all or nothing."""
-    name = "System RAM" if via == "acpi" else "System RAM (kmem)"
-    caller = "acpi_memory_enable_device" if via == "acpi" else "add_memory_driver_managed"
+    name = "System RAM (kmem)" if via == "driver" else "System RAM"
+    caller = {"acpi": "acpi_memory_enable_device", "driver": "add_memory_driver_managed",
+              "probe": "probe_store"}[via]
     tx.call(caller, f"start={start:#x}, size={size:#x}, node={nid}")
     with tx.nest():
         register_memory_resource(m, tx, start, size, name)
@@ -160,6 +161,9 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
 def _memmap_plan(m, tx, size: int, via: str) -> str:
     """Which placement the profile picks: "rfc", "single", "per-block" or "buddy"."""
     p = m.profile
+    if via == "probe":
+        # ARCH_MEMORY_PROBE's probe_store() calls __add_memory(..., MHP_NONE): never self-hosted
+        return "buddy"
     ok, why = mhp_supports_memmap_on_memory(m, size)
     if p.memmap_rule == "rfc":
         return "rfc" if ok else "buddy"

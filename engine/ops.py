@@ -82,8 +82,8 @@ def _convert(key: str, kind: str, value):
                 raise ValueError(f"{key}: must not be negative")
             return v
         if kind == "via":
-            if value not in ("acpi", "driver"):
-                raise ValueError(f"via: expected \"acpi\" or \"driver\", got {value!r}")
+            if value not in ("acpi", "driver", "probe"):
+                raise ValueError(f"via: expected \"acpi\", \"driver\" or \"probe\", got {value!r}")
             return value
         if kind == "online_type":
             if value not in ONLINE_TYPES:

@@ -145,6 +145,6 @@ def iomem(m) -> list[tuple[int, int, str]]:
         for lo, hi in nd.boot_ranges:
             out.append((lo << ps, (hi << ps) - 1, "System RAM"))
     for r in m.res.values():
-        name = "System RAM" if r.via == "acpi" else "System RAM (kmem)"
+        name = "System RAM (kmem)" if r.via == "driver" else "System RAM"
         out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, name))
     return sorted(out)
