@@ -353,18 +353,13 @@ class LiveMachine:
             pad = np.full(n * per_cell - len(st), 255, dtype=np.uint8)
             grid = np.concatenate((st, pad)).reshape(n, per_cell)
         else:
-            # a few sample windows per cell, spread over it, read in one pread each
-            k = max(1, min(4, per_cell // SAMPLE))
+            # two sample windows per cell, read in one pread each (flags only: a flagless page
+            # with references reads as free here, as a kernel allocation when read whole)
+            k = max(1, min(2, per_cell // SAMPLE))
             w = min(per_cell, SAMPLE)
             offs = (np.arange(k) * (per_cell // k)).astype(np.int64)
-            starts = lo + np.arange(n, dtype=np.int64)[:, None] * per_cell + offs[None, :]
-            cols = []
-            for row in starts.reshape(-1):
-                a = int(row)
-                b = min(a + w, hi)
-                seg = self._sample(a, b)
-                cols.append(np.concatenate((seg, np.full(w - len(seg), 255, np.uint8))))
-            grid = np.stack(cols).reshape(n, k * w)
+            starts = (lo + np.arange(n, dtype=np.int64)[:, None] * per_cell + offs[None, :]).ravel()
+            grid = self._sampled(starts, w, hi, counts=False).reshape(n, k * w)
         counts = np.stack([(grid == s).sum(axis=1) for s in range(S.NSTATES)], axis=1)
         dominant = counts.argmax(axis=1).astype(np.uint8)
         mixed = (counts > 0).sum(axis=1) > 1
@@ -372,6 +367,23 @@ class LiveMachine:
 
     def _structure_or_states(self, lo: int, hi: int) -> np.ndarray:
         return self.pfn_states(lo, hi)
+
+    def _sampled(self, starts: np.ndarray, w: int, hi: int, counts: bool = True) -> np.ndarray:
+        """States of the windows [s, s+w) for each start (255 past hi), classed in one go."""
+        want_counts = counts
+        pfns = (starts[:, None] + np.arange(w, dtype=np.int64)[None, :]).ravel()
+        structure = self._structure(pfns)
+        flags = np.zeros(len(pfns), dtype=np.uint64)
+        counts = np.zeros(len(pfns), dtype=np.uint64) if self._counts is not None and want_counts else None
+        need = np.flatnonzero((structure.reshape(-1, w) == PC.RAM).any(axis=1))
+        for i in need.tolist():
+            a = int(starts[i])
+            flags[i * w:(i + 1) * w] = self._flags.read(a, a + w)
+            if counts is not None:
+                counts[i * w:(i + 1) * w] = self._counts.read(a, a + w)
+        st = PC.classify(structure, flags, counts, self.rule)[0]
+        st[pfns >= hi] = 255
+        return st
 
     def _sample(self, a: int, b: int) -> np.ndarray:
         if b <= a:
@@ -405,12 +417,13 @@ class LiveMachine:
             return self._vmemmap
         out: dict[int, int] = {}
         if self._flags is not None and self.rule != PC.RULE_NONE:
-            for bid, b in self.state.blocks.items():
-                if b["state"] != "online":
+            online = np.array([b for b, d in sorted(self.state.blocks.items()) if d["state"] == "online"],
+                              dtype=np.int64)
+            firsts = self._sampled(online * self.ppb, 1, self.geometry.max_pfn) if len(online) else online
+            for bid, first in zip(online.tolist(), np.asarray(firsts).tolist()):
+                if first != S.MEMMAP_SELF and self.rule != PC.RULE_POSITION:
                     continue
                 lo = bid * self.ppb
-                if self._sample(lo, lo + 1)[:1].tolist() != [S.MEMMAP_SELF] and self.rule != PC.RULE_POSITION:
-                    continue
                 st = self.pfn_states(lo, lo + min(self.ppb, self._memmap_pages * 2))
                 n = int(np.argmax(st != S.MEMMAP_SELF)) if (st != S.MEMMAP_SELF).any() else len(st)
                 if n:
