@@ -111,6 +111,9 @@ def twin_diff(live: LiveMachine) -> list[str]:
     """
     m = Machine(twin_config(live))
     out = []
+    if live.iomem_hidden:
+        out.append("/proc/iomem hides its addresses from non-root users: the twin's boot RAM is "
+                   "the memory blocks, without firmware holes (run as root for the real layout)")
     for step in twin_steps(live):
         res = m.apply({k: v for k, v in step.items() if k != "say"})
         if not res.ok:
