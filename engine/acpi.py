@@ -27,6 +27,7 @@ def acpi_eject(m, tx, start: int, size: int) -> None:
     with tx.nest():
         # first pass: errors are ignored, a later block may hold what an earlier one needs
         for b in blocks:
+            m.tick("offline_pages")
             if not m.blks.online[b]:
                 continue
             try:

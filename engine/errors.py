@@ -33,3 +33,8 @@ class OpFailed(Exception):
         self.errno = errno
         self.message = message
         self.check = check
+
+
+class Cancelled(Exception):
+    """The front end stopped a running operation (its progress hook raised this); the machine
+    is rolled back to exactly where it was before the operation began."""

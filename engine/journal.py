@@ -55,10 +55,16 @@ class Journal:
         self.entries.append((lst.pop, ()))
         lst.append(value)
 
-    def rollback(self) -> None:
-        for fn, args in reversed(self.entries):
+    def rollback(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Undo every recorded change, newest first. `progress(done, total)` is called every
+        few thousand entries (a long undo shows progress); it must not raise."""
+        entries = self.entries
+        total = len(entries)
+        for i, (fn, args) in enumerate(reversed(entries)):
             fn(*args)
-        self.entries.clear()
+            if progress is not None and (i & 4095) == 4095:
+                progress(i + 1, total)
+        entries.clear()
 
     def __len__(self) -> int:
         return len(self.entries)

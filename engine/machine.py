@@ -15,7 +15,7 @@ import numpy as np
 
 from .arch import get_arch, with_overrides
 from .config import MachineConfig
-from .errors import OpFailed, ERRNO_TEXT
+from .errors import Cancelled, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
@@ -35,6 +35,11 @@ class OpResult:
     events: list[Event] = field(default_factory=list)
     dmesg: list[str] = field(default_factory=list)
     left_behind: list[str] = field(default_factory=list)
+    # the memory block devices the operation created (hot_add: the new memoryN), in order
+    blocks: list[int] = field(default_factory=list)
+    # the pfn ranges [lo, hi) whose state the operation changed (allocated, pinned, migrated,
+    # added or removed pages), merged and sorted; at most CHANGED_LIMIT ranges
+    changed: list[tuple[int, int]] = field(default_factory=list)
 
     def summary(self) -> str:
         what = f"{self.op}(" + ", ".join(f"{k}={_fmt_arg(v)}" for k, v in self.args.items()) + ")"
@@ -46,7 +51,28 @@ class OpResult:
         return {"op": self.op, "args": self.args, "ok": self.ok, "errno": self.errno,
                 "error": self.error, "check": self.check,
                 "events": [e.line() for e in self.events], "dmesg": list(self.dmesg),
-                "left_behind": list(self.left_behind)}
+                "left_behind": list(self.left_behind), "blocks": list(self.blocks),
+                "changed": [list(r) for r in self.changed]}
+
+
+CHANGED_LIMIT = 256
+
+
+def merge_ranges(ranges: list[tuple[int, int]], limit: int = CHANGED_LIMIT) -> list[tuple[int, int]]:
+    """Sorted, merged [lo, hi) ranges; past `limit` the closest neighbours are joined."""
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    while len(out) > limit:
+        # join the pair with the smallest gap (rare: scattered single-page changes)
+        gaps = [out[i + 1][0] - out[i][1] for i in range(len(out) - 1)]
+        i = gaps.index(min(gaps))
+        out[i][1] = out[i + 1][1]
+        del out[i + 1]
+    return [(lo, hi) for lo, hi in out]
 
 
 def _fmt_arg(v) -> str:
@@ -101,6 +127,7 @@ class Machine:
         # called as progress_hook(what, done, total) inside long loops (large adds and
         # removals); a front end can use it to show progress and to let its own thread run
         self.progress_hook = None
+        self._progress = [0, 0]        # (units done, estimated total) of the running operation
         self.generation = 0
         self.history: list[dict] = []
         self._undo: list[tuple[dict, Journal, OpResult]] = []
@@ -125,7 +152,10 @@ class Machine:
     # transactions, undo, redo
     # =====================================================================================
     def apply(self, op: dict) -> OpResult:
-        """Run one operation (a scenario step's table) as a transaction."""
+        """Run one operation (a scenario step's table) as a transaction.
+
+        A refusal is a result, never an exception. An exception from inside (a progress hook
+        raising `Cancelled`, or an engine bug) rolls the machine back exactly and propagates."""
         from .ops import dispatch, normalise
         try:
             name, args = normalise(self, op)
@@ -133,6 +163,8 @@ class Machine:
             return OpResult(op=str(op.get("op")), args={k: v for k, v in op.items() if k != "op"},
                             ok=False, errno=e.errno, error=e.message, check=e.check)
         tx = Tx()
+        self.store.touched = []
+        self._progress = [0, self._estimate_work(name, args)]
         try:
             dispatch(self, tx, name, args)
         except OpFailed as e:
@@ -143,13 +175,20 @@ class Machine:
                            left_behind=left)
             if left:
                 # the kernel's error path keeps these changes: commit them as they are
+                res.changed = merge_ranges(self.store.touched)
                 self._commit(op, tx, res)
             else:
                 tx.journal.rollback()
             return res
+        except BaseException:
+            tx.journal.rollback()
+            raise
+        finally:
+            touched, self.store.touched = self.store.touched, None
         tx.trail.finish()
         res = OpResult(op=name, args=args, ok=True, events=tx.trail.events, dmesg=tx.trail.dmesg,
-                       left_behind=list(tx.left_behind))
+                       left_behind=list(tx.left_behind), blocks=list(tx.created_blocks),
+                       changed=merge_ranges(touched))
         self._commit(op, tx, res)
         return res
 
@@ -171,12 +210,38 @@ class Machine:
         return bool(self._redo)
 
     def undo(self) -> bool:
-        """Take back the last operation that changed the machine."""
+        """Take back the last operation that changed the machine.
+
+        The progress hook is called while a long journal rolls back; if it raises `Cancelled`
+        the rollback still completes and the operation is applied again (the engine is
+        deterministic: the state is exactly as before the undo), then `Cancelled` propagates."""
         if not self._undo:
             return False
-        op, journal, _ = self._undo.pop()
-        journal.rollback()
+        op, journal, result = self._undo.pop()
+        hook = self.progress_hook
+        cancelled: Cancelled | None = None
+
+        def progress(done: int, total: int) -> None:
+            nonlocal cancelled
+            if hook is None or cancelled is not None:
+                return
+            try:
+                hook("undo " + str(op.get("op")), done, total)
+            except Cancelled as exc:
+                cancelled = exc
+
+        journal.rollback(progress)
         self.history.pop()
+        if cancelled is not None:
+            self.generation += 1
+            self._redoing = True        # the redo stack is untouched by this re-apply
+            self.progress_hook = None
+            try:
+                self.apply(op)
+            finally:
+                self._redoing = False
+                self.progress_hook = hook
+            raise cancelled
         self._redo.append(op)
         self.generation += 1
         return True
@@ -219,10 +284,32 @@ class Machine:
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
 
-    def tick(self, what: str, done: int, total: int) -> None:
+    def tick(self, what: str, done: int = 0, total: int = 0) -> None:
+        """One unit of a long loop (a section added or removed, a block onlined or offlined).
+
+        The count is operation-wide (`_progress`: done, estimated total), whatever loop the
+        caller is in; every 16th unit the progress hook hears the step and the count."""
         hook = self.progress_hook
-        if hook is not None and (done & 15) == 0:
-            hook(what, done, total)
+        if hook is None:
+            return
+        prog = self._progress
+        prog[0] += 1
+        if (prog[0] & 15) == 0:
+            hook(what, prog[0], max(prog[1], prog[0]))
+
+    def _estimate_work(self, name: str, args: dict) -> int:
+        """How many tick units an operation will take, for the progress display (an estimate:
+        sections for adds and removals, plus blocks for onlining and offlining them)."""
+        size = args.get("size")
+        if not isinstance(size, int) or size <= 0:
+            return 0
+        sections = size // (self.pps << self.page_shift)
+        blocks = size // self._block_size if self._block_size else 0
+        if name == "eject":
+            return sections + blocks
+        if name == "hot_add" and self.auto_online != "offline":
+            return sections + blocks
+        return sections
 
     # =====================================================================================
     # geometry helpers used across the engine

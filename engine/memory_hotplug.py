@@ -232,6 +232,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> No
     if m.auto_online != "offline":
         from .memory_block import device_online_block
         for b in range(lo // m.ppb, hi // m.ppb):
+            m.tick("online_pages")
             try:
                 device_online_block(m, tx, b, m.auto_online, sub=True)
             except OpFailed as e:
@@ -312,6 +313,7 @@ def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_
            "nr_vmemmap": nr_vmemmap, "boot": False}
     for b in range(b0, b1):
         bl.set_row(b, row, tx.journal)
+    tx.created_blocks.extend(range(b0, b1))
     tx.call("create_memory_block_devices", f"memory{b0}" + (f"..memory{b1 - 1}" if b1 - b0 > 1 else ""),
             f"offline, nr_vmemmap_pages={nr_vmemmap}")
 

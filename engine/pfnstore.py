@@ -31,6 +31,9 @@ class PfnStore:
         # all runs of the store as two flat arrays, built on demand for wide reads (a
         # zoomed-out screen spans thousands of sections) and dropped on any change
         self._flat = None
+        # while an operation runs: the (lo, hi) pfn ranges it wrote, so that its result can
+        # say what changed (None outside an operation: nothing is recorded)
+        self.touched: list[tuple[int, int]] | None = None
 
     # -- growth --------------------------------------------------------------------
     def ensure(self, nsections: int, journal: Journal | None = None) -> None:
@@ -116,6 +119,8 @@ class PfnStore:
         """Set pfns [lo, hi) to one state."""
         if hi <= lo:
             return
+        if self.touched is not None:
+            self.touched.append((lo, hi))
         pps = self.pps
         self.ensure((hi + pps - 1) // pps, journal)
         self._flat = None
@@ -161,6 +166,8 @@ class PfnStore:
         hi = lo + len(values)
         if hi <= lo:
             return
+        if self.touched is not None:
+            self.touched.append((lo, hi))
         pps = self.pps
         self.ensure((hi + pps - 1) // pps, journal)
         values = np.asarray(values, dtype=np.uint8)

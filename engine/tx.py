@@ -18,6 +18,8 @@ class Tx:
     left_behind: list[str] = field(default_factory=list)
     # allocation cursors: within one operation nothing above a cursor is free any more
     alloc_hint: dict = field(default_factory=dict)
+    # memory block devices this operation created (a hot-add's new memoryN), in order
+    created_blocks: list[int] = field(default_factory=list)
 
     def set(self, obj, name: str, value) -> None:
         if getattr(obj, name) != value:

@@ -52,6 +52,20 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("offline", "f", "offline", "Offline", "Offline block",
                "Offline the memory block under the cursor (migrates movable pages away)",
                footer=True),
+    ActionSpec("mark", "m", "mark", "Select", "Select a run of blocks",
+               "Start a block selection at the cursor (range operations act on it); again to "
+               "clear"),
+    ActionSpec("range", "R", "range", "Range", "Range operation…",
+               "Online, offline or remove every block of the selection (or of the hot-added "
+               "range under the cursor), one kernel operation per block, as chmem does",
+               footer=True),
+    ActionSpec("next_change", "right_square_bracket", "next_change", "Next change",
+               "Go to the next place the last operation changed",
+               "Visit what the last operation changed (new block, allocated, pinned or migrated "
+               "pages), or the pfns b highlights; [ goes back"),
+    ActionSpec("prev_change", "left_square_bracket", "prev_change", "Prev change",
+               "Go to the previous place the last operation changed",
+               "Visit the previous place the last operation changed (or b highlights)"),
     ActionSpec("pin", "p", "pin", "Pin", "Pin / unpin a page in the block",
                "Long-term pin one page in the block under the cursor, or unpin its pinned pages"),
     ActionSpec("alloc", "x", "alloc", "Alloc", "Allocate / free pages…",
@@ -115,6 +129,7 @@ def display_keys(spec: ActionSpec, keymap: dict[str, str] | None = None) -> str:
 
 
 _PRETTY = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "space": "space",
+           "right_square_bracket": "]", "left_square_bracket": "[",
            "full_stop": ".", "comma": ",", "backspace": "backspace"}
 
 

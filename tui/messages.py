@@ -1,38 +1,138 @@
-"""Typed messages the app's workers and widgets post upwards."""
+"""Typed messages: one per outcome of an engine job (posted by the runner's worker), plus the
+widgets' own. Each has its own handler on the app; nothing is picked apart by branches."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from engine import Machine, MachineConfig, OpResult
 
-class OperationFinished(Message):
-    """An engine operation run in a worker thread is done (successfully or refused)."""
 
-    def __init__(self, label: str, result: Any, *, undo: bool = False,
-                 replaced_machine: Any = None, replaced_config: Any = None,
-                 extra: list[Any] | None = None, seconds: float = 0.0,
-                 says: list[str | None] | None = None, playback: Any = None) -> None:
+class Progress(Message):
+    """A long job's current kernel step and count (posted at most ~10 times a second)."""
+
+    def __init__(self, label: str, step: str, done: int, total: int) -> None:
         super().__init__()
-        self.label = label                      # what the user asked for, in words
-        self.result = result                    # an engine OpResult, or None (undo, new machine)
-        self.undo = undo                        # True for undo/redo
-        self.replaced_machine = replaced_machine  # a freshly built Machine to switch to
-        self.replaced_config = replaced_config
-        self.extra = extra or []                # further OpResults (profile replay)
+        self.label = label
+        self.step = step
+        self.done = done
+        self.total = total
+
+
+class OpApplied(Message):
+    """One operation (or a redo) went through."""
+
+    def __init__(self, label: str, result: OpResult, seconds: float, *, redo: bool = False) -> None:
+        super().__init__()
+        self.label = label
+        self.result = result
         self.seconds = seconds
-        self.says = says or []                  # a scenario step's "say" text, per extra result
-        self.playback = playback                # lesson playback: {"kind": "step" | "back", ...}
+        self.redo = redo
 
 
-class OperationCrashed(Message):
-    """An engine call raised (bad input, or an engine bug): shown, never fatal."""
+class OpRefused(Message):
+    """One operation was refused by a kernel check (errno, message, check); the machine is as
+    before, except what the kernel itself leaves behind (`result.left_behind`)."""
 
-    def __init__(self, label: str, error: BaseException) -> None:
+    def __init__(self, label: str, result: OpResult, seconds: float) -> None:
+        super().__init__()
+        self.label = label
+        self.result = result
+        self.seconds = seconds
+
+
+class RangeApplied(Message):
+    """A range operation (chmem-style: online/offline/remove a run of blocks) ran; each block
+    was its own kernel operation, in order. It stops at the first refusal, as chmem reports."""
+
+    def __init__(self, label: str, results: list[OpResult], seconds: float) -> None:
+        super().__init__()
+        self.label = label
+        self.results = results
+        self.seconds = seconds
+
+
+class Undone(Message):
+    """The last operation was taken back."""
+
+    def __init__(self, label: str, op: dict, seconds: float) -> None:
+        super().__init__()
+        self.label = label
+        self.op = op
+        self.seconds = seconds
+
+
+@dataclass
+class ReplayOutcome:
+    """What a replay on a new machine did, step by step."""
+
+    results: list[OpResult] = field(default_factory=list)
+    says: list[str | None] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[OpResult]:
+        return [r for r in self.results if not r.ok]
+
+
+class MachineReplaced(Message):
+    """A new machine was booted (and a session or scenario replayed on it)."""
+
+    def __init__(self, label: str, machine: Machine, config: MachineConfig,
+                 replay: ReplayOutcome, seconds: float) -> None:
+        super().__init__()
+        self.label = label
+        self.machine = machine
+        self.config = config
+        self.replay = replay
+        self.seconds = seconds
+
+
+class PlaybackStepped(Message):
+    """A lesson / scenario step was applied; `marks` are its expect checks (held, text)."""
+
+    def __init__(self, label: str, result: OpResult, marks: list[tuple[bool, str]], *, by: str,
+                 history_before: int, history_after: int, seconds: float) -> None:
+        super().__init__()
+        self.label = label
+        self.result = result
+        self.marks = marks
+        self.by = by
+        self.history_before = history_before
+        self.history_after = history_after
+        self.seconds = seconds
+
+
+class PlaybackSteppedBack(Message):
+    """A lesson / scenario step was taken back; `machine` is a rebuilt machine when the undo
+    journal did not reach far enough (None: the same machine, undone in place)."""
+
+    def __init__(self, label: str, machine: Machine | None, undone: int, seconds: float) -> None:
+        super().__init__()
+        self.label = label
+        self.machine = machine
+        self.undone = undone
+        self.seconds = seconds
+
+
+class OpCancelled(Message):
+    """The user stopped a long job; the engine rolled the machine back exactly."""
+
+    def __init__(self, label: str, seconds: float) -> None:
+        super().__init__()
+        self.label = label
+        self.seconds = seconds
+
+
+class OpCrashed(Message):
+    """An engine job raised (an engine bug): shown with its traceback in the log, never fatal."""
+
+    def __init__(self, label: str, error: BaseException, traceback: str) -> None:
         super().__init__()
         self.label = label
         self.error = error
+        self.traceback = traceback
 
 
 class BlockClicked(Message):

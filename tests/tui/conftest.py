@@ -36,7 +36,7 @@ async def settle(pilot, app, timeout: float = 20.0) -> None:
     await pilot.pause()
     while app.busy:
         if loop.time() > deadline:
-            raise AssertionError(f"operation still running after {timeout}s: {app.busy_label}")
+            raise AssertionError(f"operation still running after {timeout}s: {app.runner.label}")
         await asyncio.sleep(0.01)
         await pilot.pause()
     await pilot.pause()

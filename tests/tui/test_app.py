@@ -8,7 +8,7 @@ import time
 import pytest
 from textual.widgets import Input, Select
 
-from tui.screens.dialogs import BusyScreen, ChoiceDialog, HotAddDialog, NewMachineDialog, PromptDialog
+from tui.screens.dialogs import ChoiceDialog, HotAddDialog, NewMachineDialog, PromptDialog
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 
@@ -351,28 +351,6 @@ async def test_command_palette_runs_actions(ui, make_app):
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert isinstance(app.screen, HotAddDialog)
-
-
-async def test_long_operation_runs_in_a_worker(ui, make_app):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        real = app.machine.hot_add
-
-        def slow(*args, **kwargs):
-            time.sleep(1.5)
-            return real(*args, **kwargs)
-
-        app.machine.hot_add = slow
-        await pilot.press("a", "enter")
-        await pilot.pause()
-        assert app.busy and isinstance(app.screen, BusyScreen)
-        await pilot.press("a", "o", "u", "n")   # ignored while it runs
-        assert isinstance(app.screen, BusyScreen)
-        await ui.settle(pilot, app)
-        assert isinstance(app.screen, MainScreen)
-        assert len(app.machine.resources()) == 1
-        await pilot.resize_terminal(60, 20)
-        await pilot.pause()
 
 
 async def test_remapped_keys_from_config(ui, tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.app import ThemedApp, _themes_module, auto_glyphs
+from tui.theming import ThemedApp, auto_glyphs
 from tui.messages import BlockClicked
 from tui.screens.dialogs import BusyScreen
 from tui.playback import Playback, Script, describe_result, describe_step, run_step, undo_to
@@ -308,7 +308,6 @@ class CompareApp(ThemedApp):
 
     def __init__(self, script: Script, sides: list[tuple[str, Any]], *, theme: str | None = None,
                  glyphs: str | None = "auto", start_step: int = 0) -> None:
-        self._theme_module = _themes_module()
         self.state_colors = {}
         super().__init__()
         from engine import Machine

@@ -136,19 +136,25 @@ class HotAddDialog(Dialog):
     TITLE_TEXT = "hot-add memory"
     HINT = "size like 128M, 1G, 1T · start empty = the first free aligned range · enter: OK"
 
-    def __init__(self, nodes: list[int], default_size: str, block_size_text: str) -> None:
+    def __init__(self, nodes: list[int], default_size: str, block_size_text: str,
+                 initial: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.nodes = nodes or [0]
         self.default_size = default_size
         self.block_size_text = block_size_text
+        self.initial = dict(initial or {})    # the last answer: the dialog remembers it
 
     def compose_form(self) -> ComposeResult:
-        yield _row("size", Input(self.default_size, id="size", compact=True,
+        last = self.initial
+        node = last.get("node") if last.get("node") in self.nodes else self.nodes[0]
+        yield _row("size", Input(str(last.get("size") or self.default_size), id="size",
+                                 compact=True,
                                  placeholder=f"multiple of the block size ({self.block_size_text})"))
-        yield _row("node", _select([(f"node {n}", n) for n in self.nodes], self.nodes[0], "node"))
+        yield _row("node", _select([(f"node {n}", n) for n in self.nodes], node, "node"))
         yield _row("start", Input("", id="start", compact=True, placeholder="automatic (or 0x140000000)"))
         yield _row("via", _select([("acpi (add_memory)", "acpi"),
-                                   ("driver (virtio-mem/dax kmem)", "driver")], "acpi", "via"))
+                                   ("driver (asks for MHP_MEMMAP_ON_MEMORY)", "driver")],
+                                  last.get("via", "acpi"), "via"))
 
     def answer(self) -> dict:
         size = self.query_one("#size", Input).value.strip()
@@ -214,25 +220,36 @@ class AllocDialog(Dialog):
     TITLE_TEXT = "allocate / free pages"
     HINT = "pages empty = as many as possible (free: all of that kind) · enter: OK"
 
-    def __init__(self, nodes: list[int], zones: list[str], block: int | None = None) -> None:
+    def __init__(self, nodes: list[int], zones: list[str], block: int | None = None,
+                 initial: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.nodes = nodes or [0]
         self.zones = zones
         self.block = block     # the online block under the cursor, offered as a target
+        self.initial = dict(initial or {})    # the last answer: the dialog remembers it
 
     def compose_form(self) -> ComposeResult:
-        yield _row("action", _select([("allocate", "alloc"), ("free", "free")], "alloc", "action"))
+        last = self.initial
+        yield _row("action", _select([("allocate", "alloc"), ("free", "free")],
+                                     last.get("op", "alloc"), "action"))
         yield _row("kind", _select([("movable (user, page cache)", "movable"),
                                     ("unmovable (slab, kernel)", "unmovable"),
-                                    ("pinned (long-term pin)", "pinned")], "movable", "kind"))
+                                    ("pinned (long-term pin)", "pinned")],
+                                   last.get("kind", "movable"), "kind"))
         where = [("a node / zone (below)", None)]
         if self.block is not None:
             where.insert(0, (f"block {self.block} (under the cursor)", self.block))
         yield _row("in", _select(where, where[0][1], "where"))
-        yield _row("node", _select([(f"node {n}", n) for n in self.nodes], self.nodes[0], "node"))
-        yield _row("zone", _select([("any zone", None)] + [(z, z) for z in self.zones], None, "zone"))
-        yield _row("pages", Input("", id="pages", compact=True, placeholder="e.g. 10000, or 512M"))
-        yield _row("leave free", Input("", id="leave_free", compact=True, placeholder="alloc only: keep this many free"))
+        node = last.get("node") if last.get("node") in self.nodes else self.nodes[0]
+        yield _row("node", _select([(f"node {n}", n) for n in self.nodes], node, "node"))
+        zone = last.get("zone") if last.get("zone") in self.zones else None
+        yield _row("zone", _select([("any zone", None)] + [(z, z) for z in self.zones], zone, "zone"))
+        pages = last.get("pages")
+        yield _row("pages", Input("" if pages is None else str(pages), id="pages", compact=True,
+                                  placeholder="e.g. 10000, or 512M"))
+        leave = last.get("leave_free")
+        yield _row("leave free", Input("" if leave is None else str(leave), id="leave_free",
+                                       compact=True, placeholder="alloc only: keep this many free"))
 
     def answer(self) -> dict:
         action = _select_value(self.query_one("#action", Select))

@@ -16,6 +16,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui.formatting import human_bytes
 from tui.keys import make_bindings
 from tui.messages import BlockClicked
 from tui.widgets.counters import Counters
@@ -42,8 +43,11 @@ class MainScreen(Screen):
         self.machine = machine
         self.mode = mode
         self.highlight: list[tuple[int, int]] = []
+        self.selection: list[int] = []
+        self.status_facts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="status", markup=False)
         yield MachineBar(id="bar")
         with Horizontal(id="middle"):
             if PfnGrid is not None:
@@ -131,6 +135,30 @@ class MainScreen(Screen):
                 block = None
         self.query_one("#bar", MachineBar).set_cursor_block(block)
 
+    def show_status(self, facts: dict[str, str]) -> None:
+        """The status line: profile, arch, page and block size, zoom in words, mode, theme,
+        the running job, the block selection."""
+        grid = self.grid
+        zoom = ""
+        if grid is not None:
+            geo = self.machine.geometry
+            per = grid.per_cell
+            zoom = f"1 cell = {per} pfn{'s' if per != 1 else ''} ({human_bytes(per * geo.page_size)})"
+        parts = [f"{facts['arch']} · profile {facts['profile']}",
+                 f"{facts['page']} pages, {facts['block']} blocks", zoom,
+                 f"mode {facts['mode']}", f"theme {facts['theme']}"]
+        if self.selection:
+            parts.append(f"selected memory{self.selection[0]}-{self.selection[-1]}")
+        parts.append(f"running: {facts['running']}" if facts["running"] else "idle")
+        self.status_facts = facts
+        self.query_one("#status", Static).update(" │ ".join(p for p in parts if p))
+
+    def set_selection(self, blocks: list[int] | None) -> None:
+        """The selected run of blocks for range operations (None: no selection)."""
+        self.selection = list(blocks or [])
+        if self.status_facts:
+            self.show_status(self.status_facts)
+
     def set_mode(self, mode: str) -> None:
         self.mode = mode
         grid = self.grid
@@ -149,6 +177,12 @@ class MainScreen(Screen):
         @on(PfnGrid.CursorMoved)
         def _cursor_moved(self, event) -> None:
             self.refresh_inspector()
+
+    if PfnGrid is not None:
+        @on(PfnGrid.ZoomChanged)
+        def _zoom_changed(self, event) -> None:
+            if self.status_facts:
+                self.show_status(self.status_facts)
 
     @on(BlockClicked)
     def _block_clicked(self, event: BlockClicked) -> None:

@@ -1,0 +1,81 @@
+"""The progress display of a long engine job: its current kernel step, a count, a bar, the time
+so far, and `esc` to cancel (the engine rolls the machine back exactly).
+
+It is pushed only when a job outlives `SHOW_AFTER` (short operations never flash it), repaints
+on every Progress message and at least every 0.1 s on its own (the elapsed time and spinner), so
+the screen never looks frozen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from tui.runner import EngineRunner
+from tui.screens.dialogs import SafeModal
+
+SHOW_AFTER = 0.15      # seconds a job runs before its progress is shown
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def progress_text(label: str, step: str, done: int, total: int, elapsed: float, tick: int,
+                  width: int, cancelling: bool) -> Text:
+    """The body of the progress display (pure; unit-tested)."""
+    width = max(10, width)
+    text = Text()
+    text.append(f"{SPINNER[tick % len(SPINNER)]} ", style="bold")
+    text.append(label + "\n", style="bold")
+    text.append(f"kernel step: {step or 'starting'}\n")
+    if total > 0:
+        frac = min(1.0, max(0.0, done / total))
+        bar_w = max(4, width - 12)
+        filled = int(round(frac * bar_w))
+        text.append("█" * filled + "░" * (bar_w - filled))
+        text.append(f" {frac * 100:5.1f}%\n")
+        text.append(f"{done:,} of {total:,} done · {elapsed:.1f} s\n")
+    else:
+        text.append(f"{elapsed:.1f} s\n")
+    text.append("cancelling: rolling back…" if cancelling else "esc: cancel (rolled back exactly)",
+                style="italic")
+    return text
+
+
+class ProgressScreen(SafeModal):
+    """Shown while a long engine job runs; see the module docstring."""
+
+    DEFAULT_CSS = """
+    ProgressScreen { align: center middle; background: $background 10%; }
+    ProgressScreen > #frame { width: 60; max-width: 100%; height: auto; max-height: 100%;
+                              border: round $warning; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, runner: EngineRunner) -> None:
+        super().__init__()
+        self.runner = runner
+        self.tick = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="frame"):
+            yield Static(id="progress-body")
+
+    def on_mount(self) -> None:
+        self.repaint()
+        self.set_interval(0.1, self._on_tick)
+
+    def _on_tick(self) -> None:
+        self.tick += 1
+        self.repaint()
+
+    def repaint(self) -> None:
+        r = self.runner
+        body = self.query_one("#progress-body", Static)
+        width = max(10, self.query_one("#frame").content_size.width or 56)
+        body.update(progress_text(r.label, r.step, r.done, r.total, r.elapsed(), self.tick, width,
+                                  r.cancelling))
+
+    def action_cancel(self) -> None:
+        if self.runner.cancel():
+            self.repaint()
