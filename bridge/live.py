@@ -26,7 +26,7 @@ from .sysroot import (MEMORY, NODE, PARAMS, SNAPSHOT_META, Sysroot, open_page_fi
                       parse_iomem, parse_meminfo, parse_nodelist, parse_vmstat, parse_zoneinfo)
 
 LIVE_REFUSAL = ("this is a live view of a real machine and changes nothing; "
-                "press t to open its twin (a simulated copy) and try it there")
+                "press T to open its twin (a simulated copy) and try it there")
 CACHE_SECTIONS = 512           # decoded sections kept between refreshes (16M pfns with 4K pages)
 WIDE = 1 << 22                 # aggregate() samples instead of reading when wider than this
 SAMPLE = 64                    # pfns read per sample window in a wide aggregate()
@@ -217,16 +217,34 @@ class LiveMachine:
             extra={"live": True, "release": st.release, "top_pfn": top})
         self._memmap_pages = self.ppb * 64 // self.page_size
         self._vmemmap = None          # per block: self-hosted memmap pages, probed lazily
+        self._resources = None        # hot-added ranges, worked out once per read
 
     def refresh(self) -> list[str]:
         """Read the text files again and drop the decoded pages; return what changed, one line each."""
+        return self.apply_state(self.read_state())
+
+    def read_state(self) -> LiveState:
+        """Read the text files (a worker thread may do this while the app draws)."""
+        return self._read()
+
+    def apply_state(self, new: LiveState) -> list[str]:
+        """Make `new` the machine's state (on the thread that draws); what changed, one line each."""
         old = self.state
-        new = self._read()
         self.state = new
         self._derive()
         self._cache.clear()
         self.generation += 1
         return describe_changes(old, new, self.page_size)
+
+    @property
+    def config(self):
+        """The twin's configuration (for "new machine" forms); the default machine if none fits."""
+        from engine import ConfigError, MachineConfig
+        from .twin import twin_config
+        try:
+            return twin_config(self)
+        except ConfigError:
+            return MachineConfig.default()
 
     # ------------------------------------------------------------------------------------
     # pages: structure, band reads, decoding
@@ -431,19 +449,26 @@ class LiveMachine:
         self._vmemmap = out
         return out
 
+    def hot_blocks(self) -> set[int]:
+        """Blocks that cannot be boot memory: offline, hosting their own memmap, or dax/kmem."""
+        kmem = {b for s_, e, n, _ in self.state.iomem if "kmem" in n
+                for b in range((s_ >> self.page_shift) // self.ppb, ((e + 1) >> self.page_shift) // self.ppb)}
+        return ({b for b, d in self.state.blocks.items() if d["state"] != "online"}
+                | set(self._probe_vmemmap()) | (kmem & set(self.state.blocks)))
+
     def _block_dict(self, bid: int) -> dict:
         b = self.state.blocks[bid]
         lo, hi = bid * self.ppb, (bid + 1) * self.ppb
         vz = b["valid_zones"]
         zone = vz if (b["state"] == "online" and vz and " " not in vz and vz != "none") else None
-        res = self.resources()
-        rix = next((i for i, r in enumerate(res) if r["start_pfn"] <= lo < r["end_pfn"]), None)
+        if self._resources is None:
+            self._resources = self._hot_resources()
+        rix = next((i for i, r in enumerate(self._resources) if r["start_pfn"] <= lo < r["end_pfn"]), None)
         return {"id": bid, "state": b["state"], "online": b["online"], "phys_index": b["phys_index"],
                 "valid_zones": vz if vz is not None else "", "removable": b["removable"],
                 "phys_device": b["phys_device"], "node": b["node"],
                 "nr_vmemmap_pages": self._probe_vmemmap().get(bid, 0), "start_pfn": lo,
-                "end_pfn": hi, "zone": zone, "resource": rix,
-                "boot": rix is None or res[rix]["via"] == "boot"}
+                "end_pfn": hi, "zone": zone, "resource": rix, "boot": rix is None}
 
     def blocks(self) -> list[dict]:
         return [self._block_dict(b) for b in sorted(self.state.blocks)]
@@ -456,18 +481,38 @@ class LiveMachine:
         return b if b in self.state.blocks else None
 
     def resources(self) -> list[dict]:
-        """System RAM resources of /proc/iomem (the first is boot memory; kmem ranges are dax)."""
-        ps = self.page_shift
+        """Hot-added ranges (see hot_blocks), split where the node or the iomem resource changes."""
+        if self._resources is None:
+            self._resources = self._hot_resources()
+        return [dict(r, blocks=list(r["blocks"])) for r in self._resources]
+
+    def _hot_resources(self) -> list[dict]:
+        hot = sorted(self.hot_blocks())
+        ps, ppb = self.page_shift, self.ppb
+        names = [(s_ >> ps, (e + 1) >> ps, n) for s_, e, n, _ in self.state.iomem
+                 if n.startswith("System RAM") and e > s_]
+
+        def owner(b: int):
+            return next(((lo, hi, n) for lo, hi, n in names if lo <= b * ppb < hi), None)
+
+        runs: list[list] = []
+        for b in hot:
+            key = (self.state.blocks[b]["node"], owner(b))
+            if runs and runs[-1][1] == b and runs[-1][2] == key:
+                runs[-1][1] = b + 1
+            else:
+                runs.append([b, b + 1, key])
         out = []
-        tops = [(s, e, n) for s, e, n, d in self.state.iomem if n.startswith("System RAM") and e > s]
-        for i, (s, e, n) in enumerate(tops):
-            lo, hi = s >> ps, (e + 1) >> ps
-            out.append({"id": i, "start": s, "size": e + 1 - s, "end": e + 1, "start_pfn": lo,
-                        "end_pfn": hi, "node": self._node_of_pfn(lo), "name": n,
-                        "via": "kmem" if "kmem" in n else "boot" if i == 0 or s < (1 << 32) else "firmware",
-                        "memmap": None,
-                        "blocks": [b for b in range(lo // self.ppb, -(-hi // self.ppb)) if b in self.state.blocks]})
+        for i, (b0, b1, (nid, own)) in enumerate(runs):
+            lo, hi = b0 * ppb, b1 * ppb
+            out.append({"id": i, "start": lo << ps, "size": (hi - lo) << ps, "end": hi << ps,
+                        "start_pfn": lo, "end_pfn": hi, "node": nid,
+                        "via": "driver" if own and "kmem" in own[2] else "acpi", "memmap": None,
+                        "blocks": list(range(b0, b1))})
         return out
+
+    def resource_at(self, pfn: int) -> dict | None:
+        return next((r for r in self.resources() if r["start_pfn"] <= pfn < r["end_pfn"]), None)
 
     def _node_of_pfn(self, pfn: int) -> int | None:
         b = self.state.blocks.get(pfn // self.ppb)
@@ -532,12 +577,13 @@ class LiveMachine:
         return {"nr": nr, "start_pfn": lo, "end_pfn": hi, "present": b is not None,
                 "online": bool(b and b["state"] == "online"), "node": b["node"] if b else None,
                 "block": blk, "early": None,
-                "memmap": {"source": "altmap" if backing else None,
+                "memmap": {"source": "altmap" if backing else
+                           ("buddy" if blk in self.hot_blocks() else "boot") if b else None,
                            "mapped": "PMD" if backing else None,
                            "backing": [{"start_pfn": a, "end_pfn": c, "node": b["node"] if b else None}
                                        for a, c in backing],
-                           "note": None if backing else "memmap in kernel memory (its place is not "
-                                                        "visible from user space)"}}
+                           "note": None if backing else "memmap in kernel memory: its place is not "
+                                                        "visible from user space"}}
 
     # -- counters ------------------------------------------------------------------------------
     def meminfo(self) -> dict:

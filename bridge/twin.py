@@ -15,8 +15,8 @@ from .live import LiveMachine
 
 
 def hot_added_blocks(live: LiveMachine) -> list[int]:
-    """Blocks that cannot be boot memory: offline ones, and those hosting their own memmap."""
-    return [b["id"] for b in live.blocks() if b["state"] != "online" or b["nr_vmemmap_pages"] > 0]
+    """Blocks that cannot be boot memory: offline, hosting their own memmap, or dax/kmem."""
+    return sorted(live.hot_blocks())
 
 
 def _hot_ranges(live: LiveMachine) -> list[tuple[int, int, int]]:

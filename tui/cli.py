@@ -25,6 +25,12 @@ def _launch_parser() -> argparse.ArgumentParser:
     p.add_argument("--glyphs", choices=("auto", "color", "glyph", "ascii"), default="auto",
                    help="cell drawing: half-block colour, one glyph per state, or ASCII")
     p.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    p.add_argument("--live", action="store_true",
+                   help="open this machine, read-only (root adds every page's flags); T opens its twin")
+    p.add_argument("--sysroot", metavar="DIR", default="/",
+                   help="with --live: read a snapshot or export-sysfs tree instead of /")
+    p.add_argument("--interval", metavar="S", type=float, default=2.0,
+                   help="with --live: seconds between re-reads (default 2)")
     p.add_argument("--version", action="version", version=f"memmap-tui {VERSION}")
     return p
 

@@ -61,8 +61,34 @@ def build_app(args: Any):
                   file=sys.stderr)
             raise SystemExit(2)
     glyphs = getattr(args, "glyphs", None) or "auto"
+    if getattr(args, "live", False):
+        return build_live_app(args, settings, glyphs)
     return MemmapApp(config=config, theme=getattr(args, "theme", None), glyphs=glyphs,
                      settings=settings, playback=playback)
+
+
+def build_live_app(args: Any, settings, glyphs: str):
+    """The app over a LiveMachine (--live [--sysroot DIR] [--interval S]); SystemExit(2) with one
+    line when the root cannot be read."""
+    from bridge.live import LiveError, LiveMachine
+
+    from tui.app import MemmapApp
+
+    interval = float(getattr(args, "interval", 2.0) or 2.0)
+    if not 0.2 <= interval <= 3600:
+        print("memmap-tui: --interval: expected seconds between 0.2 and 3600", file=sys.stderr)
+        raise SystemExit(2)
+    if getattr(args, "scenario", None) or getattr(args, "lesson", None):
+        print("memmap-tui: --live shows a real machine: it takes no --scenario or --lesson",
+              file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        live = LiveMachine(getattr(args, "sysroot", None) or "/")
+    except LiveError as exc:
+        print(f"memmap-tui: --live: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return MemmapApp(machine=live, config=live.config, theme=getattr(args, "theme", None),
+                     glyphs=glyphs, settings=settings, live_interval=interval)
 
 
 def open_script(args: Any):
