@@ -14,11 +14,11 @@ import json
 import os
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from engine import OpResult, resolve_profile
+from engine import Geometry, OpResult, resolve_profile
 from engine import states as S
 
 from . import pageclass as PC
@@ -53,25 +53,6 @@ def parse_release(release: str | None) -> tuple[int, int] | None:
         if minor:
             return int(parts[0]), int(minor)
     return None
-
-
-@dataclass(frozen=True)
-class LiveGeometry:
-    arch: str
-    profile: str
-    page_size: int
-    page_shift: int
-    pages_per_section: int
-    section_size: int
-    sections_per_block: int
-    pages_per_block: int
-    block_size: int
-    struct_page_size: int
-    pageblock_pages: int
-    max_pfn: int
-    phys_bits: int
-    pmd_size: int
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -207,7 +188,7 @@ class LiveMachine:
         self._ram_hi = np.array([b for _, b in self._ram], dtype=np.int64)
         top = max([b for _, b in self._ram] + [nblk * self.ppb] + [1])
         max_pfn = 1 << (self.phys_bits - ps)
-        self.geometry = LiveGeometry(
+        self.geometry = Geometry(
             arch=self.arch_name, profile=self.profile_name or "live", page_size=self.page_size,
             page_shift=ps, pages_per_section=self.pps, section_size=self.pps << ps,
             sections_per_block=max(1, self.ppb // self.pps), pages_per_block=self.ppb,

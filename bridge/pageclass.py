@@ -15,19 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine import KPF, kpf_names
 from engine import states as S
 
-# include/uapi/linux/kernel-page-flags.h, and the kernel-internal bits kpageflags also reports
-KPF_BITS = {
-    "LOCKED": 0, "ERROR": 1, "REFERENCED": 2, "UPTODATE": 3, "DIRTY": 4, "LRU": 5, "ACTIVE": 6,
-    "SLAB": 7, "WRITEBACK": 8, "RECLAIM": 9, "BUDDY": 10, "MMAP": 11, "ANON": 12,
-    "SWAPCACHE": 13, "SWAPBACKED": 14, "COMPOUND_HEAD": 15, "COMPOUND_TAIL": 16, "HUGE": 17,
-    "UNEVICTABLE": 18, "HWPOISON": 19, "NOPAGE": 20, "KSM": 21, "THP": 22, "OFFLINE": 23,
-    "ZERO_PAGE": 24, "IDLE": 25, "PGTABLE": 26,
-    "RESERVED": 32, "MLOCKED": 33, "MAPPEDTODISK": 34, "PRIVATE": 35, "PRIVATE_2": 36,
-    "OWNER_PRIVATE": 37, "ARCH": 38, "UNCACHED": 39, "SOFTDIRTY": 40, "ARCH_2": 41,
-}
-_NAMES = sorted((b, n) for n, b in KPF_BITS.items())
+# the /proc/kpageflags bit numbers (include/uapi/linux/kernel-page-flags.h), as the engine names them
+KPF_BITS = KPF
 
 
 def bit(*names: str) -> np.uint64:
@@ -38,7 +30,7 @@ def bit(*names: str) -> np.uint64:
 
 
 def flag_names(value: int) -> list[str]:
-    return [n for b, n in _NAMES if int(value) >> b & 1]
+    return kpf_names(int(value))
 
 
 # Structure codes: what the sysfs/iomem layout alone says about a pfn

@@ -11,22 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-
-@runtime_checkable
-class GeometryView(Protocol):
-    """`machine.geometry`: the sizes the grid and the inspector compute with."""
-    arch: str
-    profile: str
-    page_size: int
-    page_shift: int
-    pages_per_section: int
-    section_size: int
-    sections_per_block: int
-    pages_per_block: int
-    block_size: int
-    struct_page_size: int
-    pageblock_pages: int
-    max_pfn: int
+from engine import Geometry
 
 
 @runtime_checkable
@@ -34,7 +19,7 @@ class MachineView(Protocol):
     """What the app reads of a machine (docs/engine-api.md, "Geometry" and "Reading state")."""
 
     @property
-    def geometry(self) -> GeometryView: ...
+    def geometry(self) -> Geometry: ...
 
     @property
     def generation(self) -> int: ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from engine import ConfigError, Machine, MachineConfig, PROFILES
 from engine.scenario import Scenario
+from engine.sysfs import nodelist
 
 from .live import LiveMachine
 
@@ -123,15 +124,15 @@ def twin_diff(live: LiveMachine) -> list[str]:
     only_real = sorted(set(real_blocks) - set(sim_blocks))
     only_sim = sorted(set(sim_blocks) - set(real_blocks))
     if only_real:
-        out.append(f"blocks only on the real machine: {_ids(only_real)}")
+        out.append(f"blocks only on the real machine: {nodelist(only_real)}")
     if only_sim:
-        out.append(f"blocks only in the twin: {_ids(only_sim)}")
+        out.append(f"blocks only in the twin: {nodelist(only_sim)}")
     for key in ("state", "valid_zones", "node"):
         diff = [b for b in sorted(set(real_blocks) & set(sim_blocks))
                 if str(real_blocks[b][key]) != str(sim_blocks[b][key])]
         if diff:
             b = diff[0]
-            out.append(f"{key} differs on {len(diff)} block(s) ({_ids(diff)}): e.g. memory{b} real "
+            out.append(f"{key} differs on {len(diff)} block(s) ({nodelist(diff)}): e.g. memory{b} real "
                        f"{real_blocks[b][key]!r}, twin {sim_blocks[b][key]!r}")
     real_z = {(z["node"], z["zone"]): z for z in live.zoneinfo()}
     for z in m.zoneinfo():
@@ -156,14 +157,3 @@ def twin_diff(live: LiveMachine) -> list[str]:
         elif key in rv and key not in sv:
             out.append(f"{key}: real {rv[key]}, the twin's profile {m.geometry.profile} has no such counter")
     return out
-
-
-def _ids(ids: list[int]) -> str:
-    parts, i = [], 0
-    while i < len(ids):
-        j = i
-        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
-            j += 1
-        parts.append(str(ids[i]) if i == j else f"{ids[i]}-{ids[j]}")
-        i = j + 1
-    return ",".join(parts)

@@ -6,9 +6,11 @@ Pure Python + numpy. See docs/engine-api.md for the public API the TUI uses.
 from .config import KNOBS, MachineConfig, NodeConfig, parse_nodes_spec
 from .errors import Cancelled, ConfigError, OpFailed
 from .machine import Machine, OpResult
+from .model import Geometry
+from .procfs import KPF, kpf_names
 from .profiles import NEWEST, PROFILES, resolve_profile
 from .arch import ARCHES
 from . import states
 
 __all__ = ["ARCHES", "Cancelled", "ConfigError", "KNOBS", "Machine", "MachineConfig", "NEWEST", "NodeConfig",
-           "OpFailed", "OpResult", "PROFILES", "parse_nodes_spec", "resolve_profile", "states"]
+           "OpFailed", "OpResult", "PROFILES", "parse_nodes_spec", "kpf_names", "resolve_profile", "states"]
