@@ -72,7 +72,7 @@ def make_operations(fs: SimFS, mfusepy):
 
         @guard
         def read(self, path, size, offset, fh):
-            return fs.read(path)[offset:offset + size]
+            return fs.read_at(path, size, offset)
 
         @guard
         def write(self, path, data, offset, fh):

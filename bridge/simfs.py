@@ -25,6 +25,7 @@ from engine import Machine
 from engine.sysfs import Link, render_files
 
 MEM = "sys/devices/system/memory"
+KPAGEFLAGS = "proc/kpageflags"      # binary: one u64 per pfn, served from the engine per read
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 # modes of the kernel's attributes (DEVICE_ATTR_RW is 0644, probe is 0200, the rest 0444)
 RW, WO, RO = 0o644, 0o200, 0o444
@@ -61,6 +62,9 @@ class SimFS:
             if self._gen != self.m.generation:
                 files = render_files(self.m)
                 files[f"{MEM}/probe"] = ""
+                files[KPAGEFLAGS] = ""
+                ver = self.m.profile.version
+                files["proc/sys/kernel/osrelease"] = f"{ver[0]}.{ver[1]}.0-memmap-tui-{self.m.profile.name}\n"
                 dirs = {""}
                 for rel in files:
                     parts = rel.split("/")
@@ -74,6 +78,8 @@ class SimFS:
         return path.strip("/")
 
     def mode(self, rel: str) -> int:
+        if rel == KPAGEFLAGS:
+            return 0o400
         if rel.startswith(MEM + "/"):
             name = rel[len(MEM) + 1:]
             if name == "probe":
@@ -93,7 +99,26 @@ class SimFS:
         v = files[rel]
         if isinstance(v, Link):
             return {"st_mode": stat.S_IFLNK | 0o777, "st_nlink": 1, "st_size": len(v.target)}
-        return {"st_mode": stat.S_IFREG | self.mode(rel), "st_nlink": 1, "st_size": len(v.encode())}
+        size = self._top_pfn() * 8 if rel == KPAGEFLAGS else len(v.encode())
+        return {"st_mode": stat.S_IFREG | self.mode(rel), "st_nlink": 1, "st_size": size}
+
+    def _top_pfn(self) -> int:
+        blocks = self.m.blocks()
+        return max((b["end_pfn"] for b in blocks), default=0)
+
+    def read_at(self, path: str, size: int, offset: int) -> bytes:
+        """pread(2): text files are sliced; /proc/kpageflags is computed for the pfns asked."""
+        rel = self._norm(path)
+        if rel != KPAGEFLAGS:
+            return self.read(rel)[offset:offset + size]
+        self.check_open(rel, False)
+        with self.lock:
+            end = min(offset + size, self._top_pfn() * 8)
+            if end <= offset:
+                return b""
+            lo, hi = offset // 8, -(-end // 8)
+            data = self.m.kpageflags(lo, hi).astype("<u8").tobytes()
+        return data[offset - lo * 8:end - lo * 8]
 
     def readdir(self, path: str) -> list[str]:
         rel = self._norm(path)

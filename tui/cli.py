@@ -29,8 +29,10 @@ def _launch_parser() -> argparse.ArgumentParser:
                    help="open this machine, read-only (root adds every page's flags); T opens its twin")
     p.add_argument("--sysroot", metavar="DIR", default="/",
                    help="with --live: read a snapshot or export-sysfs tree instead of /")
-    p.add_argument("--interval", metavar="S", type=float, default=2.0,
-                   help="with --live: seconds between re-reads (default 2)")
+    p.add_argument("--interval", metavar="S", type=float, default=None,
+                   help="with --live or --attach: seconds between re-reads (default 2, 0.5 attached)")
+    p.add_argument("--attach", metavar="ROOT",
+                   help="open a `memmap-tui mount ROOT` machine live: see what lsmem/chmem do to it")
     p.add_argument("--version", action="version", version=f"memmap-tui {VERSION}")
     return p
 

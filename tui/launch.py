@@ -61,20 +61,22 @@ def build_app(args: Any):
                   file=sys.stderr)
             raise SystemExit(2)
     glyphs = getattr(args, "glyphs", None) or "auto"
-    if getattr(args, "live", False):
+    if getattr(args, "live", False) or getattr(args, "attach", None):
         return build_live_app(args, settings, glyphs)
     return MemmapApp(config=config, theme=getattr(args, "theme", None), glyphs=glyphs,
                      settings=settings, playback=playback)
 
 
 def build_live_app(args: Any, settings, glyphs: str):
-    """The app over a LiveMachine (--live [--sysroot DIR] [--interval S]); SystemExit(2) with one
-    line when the root cannot be read."""
+    """The app over a LiveMachine (--live [--sysroot DIR] [--interval S], or --attach ROOT for a
+    `memmap-tui mount`); SystemExit(2) with one line when the root cannot be read."""
     from bridge.live import LiveError, LiveMachine
 
     from tui.app import MemmapApp
 
-    interval = float(getattr(args, "interval", 2.0) or 2.0)
+    attach = getattr(args, "attach", None)
+    interval = getattr(args, "interval", None)
+    interval = float(interval if interval is not None else (0.5 if attach else 2.0))
     if not 0.2 <= interval <= 3600:
         print("memmap-tui: --interval: expected seconds between 0.2 and 3600", file=sys.stderr)
         raise SystemExit(2)
@@ -83,7 +85,7 @@ def build_live_app(args: Any, settings, glyphs: str):
               file=sys.stderr)
         raise SystemExit(2)
     try:
-        live = LiveMachine(getattr(args, "sysroot", None) or "/")
+        live = LiveMachine(attach or getattr(args, "sysroot", None) or "/")
     except LiveError as exc:
         print(f"memmap-tui: --live: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

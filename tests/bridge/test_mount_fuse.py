@@ -15,7 +15,7 @@ from bridge.fuse_mount import FuseMissing, load_mfusepy
 HERE = Path(__file__).parent
 SCENARIO = """
 [machine]
-profile = "6.1"
+profile = "6.12"
 memmap_on_memory = true
 [[machine.node]]
 id = 0
@@ -65,6 +65,9 @@ def mounted(tmp_path_factory):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=10)
+    if str(root) in Path("/proc/mounts").read_text():
+        subprocess.run(["fusermount3", "-uz", str(root)], check=False)   # never leave a dead mount
 
 
 def _run(*args, **kw):
@@ -84,6 +87,17 @@ def test_writes_return_the_kernels_errno(mounted):
     mem = root / "sys/devices/system/memory"
     (mem / "memory39/state").write_text("online_movable\n")
     assert (mem / "memory39/valid_zones").read_text() == "Movable\n"
+    # the mount serves /proc/kpageflags too: a live view of it sees the self-hosted memmap
+    from bridge import pageclass as PC
+    from bridge.live import LiveMachine
+    from engine import states as S
+    live = LiveMachine(root)
+    lo = 39 * live.geometry.pages_per_block
+    assert live.rule == PC.RULE_OWNER and live.has_page_flags       # 6.12: per-block altmaps
+    assert (live.pfn_states(lo, lo + 512) == S.MEMMAP_SELF).all()
+    assert live.pfn_states(lo + 512, lo + 513).tolist() == [S.FREE]
+    assert live.block(39)["nr_vmemmap_pages"] == 512
+    live.close()
     with pytest.raises(OSError) as e:
         (mem / "memory39/state").write_text("online\n")
     assert e.value.errno == 22
