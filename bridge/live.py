@@ -558,8 +558,7 @@ class LiveMachine:
         return {"nr": nr, "start_pfn": lo, "end_pfn": hi, "present": b is not None,
                 "online": bool(b and b["state"] == "online"), "node": b["node"] if b else None,
                 "block": blk, "early": None,
-                "memmap": {"source": "altmap" if backing else
-                           ("buddy" if blk in self.hot_blocks() else "boot") if b else None,
+                "memmap": {"source": "altmap" if backing else "kernel" if b else None,
                            "mapped": "PMD" if backing else None,
                            "backing": [{"start_pfn": a, "end_pfn": c, "node": b["node"] if b else None}
                                        for a, c in backing],

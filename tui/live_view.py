@@ -74,8 +74,9 @@ class LiveView:
     def on_live_read(self: MemmapApp, message: LiveRead) -> None:
         live = self.machine
         main = self.main_screen
-        if not isinstance(live, LiveMachine) or main is None:
-            return
+        if not isinstance(live, LiveMachine) or main is None or not main.is_mounted \
+                or self._exit:
+            return          # the app is closing: a late read is dropped
         lines = live.apply_state(message.state)
         for line in lines:
             main.log_widget.note(f"live: {line}")
