@@ -3,8 +3,9 @@
 Pure Python + numpy. See docs/engine-api.md for the public API the TUI uses.
 """
 
-from .config import KNOBS, MachineConfig, NodeConfig, parse_nodes_spec
+from .config import KNOBS, MachineConfig, NodeConfig, VirtioMemConfig, parse_nodes_spec
 from .errors import Cancelled, ConfigError, OpFailed
+from .fault_inject import FAULTS
 from .machine import Machine, OpResult
 from .model import Geometry
 from .procfs import KPF, kpf_names
@@ -12,5 +13,6 @@ from .profiles import NEWEST, PROFILES, resolve_profile
 from .arch import ARCHES
 from . import states
 
-__all__ = ["ARCHES", "Cancelled", "ConfigError", "KNOBS", "Machine", "MachineConfig", "NEWEST", "NodeConfig",
-           "OpFailed", "OpResult", "PROFILES", "parse_nodes_spec", "kpf_names", "resolve_profile", "states"]
+__all__ = ["ARCHES", "Cancelled", "ConfigError", "FAULTS", "Geometry", "KNOBS", "KPF", "Machine",
+           "MachineConfig", "NEWEST", "NodeConfig", "OpFailed", "OpResult", "PROFILES",
+           "VirtioMemConfig", "kpf_names", "parse_nodes_spec", "resolve_profile", "states"]

@@ -8,7 +8,10 @@ from . import states as S
 from .errors import OpFailed
 from .model import ZONE_MOVABLE, ZONE_NAMES
 from . import memory_hotplug as mh
-from . import page_alloc
+from . import page_alloc, virtio_mem
+from .fault_inject import errno_name
+from .memory_notifier import (MEM_CANCEL_OFFLINE, MEM_CANCEL_ONLINE, MEM_GOING_OFFLINE,
+                              MEM_GOING_ONLINE, MEM_OFFLINE, MEM_ONLINE, memory_notify)
 
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 
@@ -70,10 +73,11 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
     online_pages(m, tx, start, hi, z, nr_vmemmap_rfc=nr_self if rfc else 0,
                  counts=counts if start == lo else None)
     if nr_vmemmap and m.profile.vmemmap_counts_present:
-        mh.adjust_present_page_count(m, tx, z, nr_vmemmap)
+        mh.adjust_present_page_count(m, tx, z, nr_vmemmap, pfn=lo)
     m.blks.set_row(b, {"online": True, "zone": z.idx}, tx.journal)
     s0, s1 = lo // m.pps, hi // m.pps
     tx.journal.array_set(m.secs.online, slice(s0, s1), True)
+    virtio_mem.virtio_mem_memory_notifier_cb(m, tx, "MEM_ONLINE", lo, hi)
 
 
 def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=None) -> None:
@@ -81,6 +85,17 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
     nr = hi - lo
     populated = z.populated()
     mh.move_pfn_range_to_zone(m, tx, z, lo, nr)
+    err, who = memory_notify(m, tx, MEM_GOING_ONLINE, lo, nr)
+    if err:
+        # failed_addition: everything done so far is undone (the journal does it)
+        addr = lambda p: p << m.page_shift
+        tx.debug(f"online_pages [mem {addr(lo):#010x}-{addr(hi) - 1:#010x}] failed")
+        memory_notify(m, tx, MEM_CANCEL_ONLINE, lo, nr)
+        raise OpFailed(errno_name(err), f"a memory notifier ({who}) vetoed MEM_GOING_ONLINE "
+                       f"with {err}", f"online_pages: memory_notify(MEM_GOING_ONLINE) -> "
+                       f"notifier_to_errno() = {err} ({who})")
+    if virtio_mem.virtio_mem_online_page_cb(m, tx, lo, hi):
+        counts = None            # unplugged subblocks were kept back
     if counts is None:
         counts = m.store.counts(lo, hi)
     n_free = int(counts[S.OFFLINE])
@@ -92,16 +107,16 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
         vals = np.where(vals == S.OFFLINE, S.FREE, vals).astype(np.uint8)
         m.store.set_array(lo, vals, tx.journal)
     present = n_free if m.profile.memmap_rule == "rfc" else nr
-    mh.adjust_present_page_count(m, tx, z, present)
+    mh.adjust_present_page_count(m, tx, z, present, pfn=lo)
     tx.add(z, "managed", n_free)
     tx.add(z, "free", n_free)
     tx.call("online_pages", f"pfn={lo:#x}, nr_pages={nr}, zone={z.name}",
             f"{n_free} pages to the buddy" + (f", {nr_vmemmap_rfc} PageVmemmap pages skipped" if nr_vmemmap_rfc else ""))
     if not populated:
-        total = sum(zz.managed for zz in m.zones.values())
-        tx.log(f"Built {sum(1 for n in m.nodes.values() if n.online)} zonelists, mobility grouping on.  "
-               f"Total pages: {total}")
+        # need_zonelists_rebuild: before init_per_zone_wmark_min(), with the old watermarks
+        page_alloc.build_all_zonelists(m, tx)
     page_alloc.setup_per_zone_wmarks(m, tx)
+    memory_notify(m, tx, MEM_ONLINE, lo, nr)
 
 
 def memory_block_offline(m, tx, b: int) -> None:
@@ -118,12 +133,12 @@ def memory_block_offline(m, tx, b: int) -> None:
     counts_present = nr_vmemmap and m.profile.vmemmap_counts_present
     if counts_present:
         # taken out before offline_pages so an emptied zone/node is torn down right
-        mh.adjust_present_page_count(m, tx, z, -nr_vmemmap)
+        mh.adjust_present_page_count(m, tx, z, -nr_vmemmap, pfn=lo)
     try:
         offline_pages(m, tx, lo + nr_vmemmap, hi, z, b)
     except OpFailed:
         if counts_present:
-            mh.adjust_present_page_count(m, tx, z, nr_vmemmap)
+            mh.adjust_present_page_count(m, tx, z, nr_vmemmap, pfn=lo)
         raise
     if nr_vmemmap:
         tx.call("mhp_deinit_memmap_on_memory", f"pfn={lo:#x}, nr_pages={nr_vmemmap}")
@@ -141,8 +156,8 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
     """offline_pages(): isolate, migrate what moves, take the free pages out of the buddy."""
     nr = hi - lo
     addr = lambda p: p << m.page_shift
-    fail = lambda reason: tx.log(f"memory offlining [mem {addr(lo):#010x}-{addr(hi) - 1:#010x}] "
-                                 f"failed due to {reason}")
+    fail = lambda reason: tx.debug(f"memory offlining [mem {addr(lo):#010x}-{addr(hi) - 1:#010x}] "
+                                   f"failed due to {reason}")
     counts = m.store.counts(lo, hi)
     rfc = m.profile.memmap_rule == "rfc"
     if not rfc and (nr <= 0 or lo % m.pageblock_pages or hi % m.pps):
@@ -166,7 +181,15 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
                            f"(first: pfn {pfn:#x}, {what})",
                            "start_isolate_page_range: has_unmovable_pages() found an unmovable page "
                            "in a kernel zone: failure to isolate range")
-    tx.call("memory_notify", "MEM_GOING_OFFLINE")
+    err, who = memory_notify(m, tx, MEM_GOING_OFFLINE, lo, nr)
+    if err:
+        # failed_removal_isolated: undo the isolation, tell the chain, report
+        tx.call("undo_isolate_page_range", f"[{lo:#x}-{hi - 1:#x}], MIGRATE_MOVABLE")
+        memory_notify(m, tx, MEM_CANCEL_OFFLINE, lo, nr)
+        fail("notifier failure")
+        raise OpFailed(errno_name(err), f"a memory notifier ({who}) vetoed MEM_GOING_OFFLINE with {err}",
+                       f"offline_pages: memory_notify(MEM_GOING_OFFLINE) -> notifier_to_errno() = "
+                       f"{err} ({who}): notifier failure")
     nid = int(m.blks.node[b])
     moved, failed = page_alloc.migrate_out(m, tx, lo, hi, nid, counts)
     if moved:
@@ -181,13 +204,15 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
         if moved:
             tx.left_behind.append(f"{moved} pages already migrated stay where they went")
         tx.call("do_migrate_range", f"[{lo:#x}-{hi - 1:#x}]", "migration keeps failing; retrying until a signal")
+        memory_notify(m, tx, MEM_CANCEL_OFFLINE, lo, nr)
         fail("signal backoff")
         raise OpFailed("EINTR", "; ".join(why) + "; offlining retried until interrupted",
                        "offline_pages: migration never completes (signal_pending -> -EINTR, signal backoff)")
     # __offline_isolated_pages(): free pages leave the buddy, the range goes offline
     n_free = int(counts[S.FREE])
     vals = None
-    if n_free + int(counts[S.MEMMAP_SELF] + counts[S.MEMMAP_PAD]) == nr or n_free == nr:
+    # virtio-mem's fake-offline (unplugged) pages are skipped: they stay unplugged
+    if n_free + int(counts[S.MEMMAP_SELF] + counts[S.MEMMAP_PAD] + counts[S.UNPLUGGED]) == nr or n_free == nr:
         if n_free == nr:
             m.store.set_range(lo, hi, S.OFFLINE, tx.journal)
         else:
@@ -196,13 +221,17 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
             m.store.set_array(lo, vals, tx.journal)
     else:
         raise OpFailed("EBUSY", "pages still in use after migration", "test_pages_isolated failed")
+    (tx.log if m.profile.offlined_pages_info else tx.debug)(f"Offlined Pages {nr if not rfc else n_free}")
     tx.add(z, "managed", -n_free)
     tx.add(z, "free", -n_free)
     present = n_free if rfc else nr
-    mh.adjust_present_page_count(m, tx, z, -present)
-    tx.log(f"Offlined Pages {nr if not rfc else n_free}")
+    mh.adjust_present_page_count(m, tx, z, -present, pfn=lo)
     tx.call("offline_pages", f"pfn={lo:#x}, nr_pages={nr}", f"{n_free} pages taken from the buddy")
     page_alloc.setup_per_zone_wmarks(m, tx)
+    if not z.populated():
+        # after init_per_zone_wmark_min(), unlike online_pages()
+        page_alloc.build_all_zonelists(m, tx)
+    memory_notify(m, tx, MEM_OFFLINE, lo, nr)
 
 
 # ==========================================================================================
@@ -229,7 +258,6 @@ def block_sysfs(m, b: int) -> dict:
     online = bool(m.blks.online[b])
     z = int(m.blks.zone[b])
     rid = int(m.blks.res[b])
-    res_ids = sorted(m.res, key=lambda r: m.res[r].start_pfn)
     return {
         "id": b,
         "state": "online" if online else "offline",
@@ -243,6 +271,6 @@ def block_sysfs(m, b: int) -> dict:
         "start_pfn": lo,
         "end_pfn": hi,
         "zone": ZONE_NAMES[z] if (online and z >= 0) else None,
-        "resource": res_ids.index(rid) if rid in m.res else None,
+        "resource": m.res.index(rid) if rid in m.res else None,
         "boot": bool(m.blks.boot[b]),
     }

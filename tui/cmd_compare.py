@@ -86,5 +86,5 @@ def build_app(argv: list[str]):
 
 def main(argv: list[str]) -> int:
     app = build_app(argv)
-    app.run(mouse=getattr(app, "mouse_wanted", True))
+    app.run(mouse=app.mouse_wanted)
     return int(app.return_code or 0)

@@ -36,6 +36,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("playback_hint", "i", "playback_hint", "Hint", "Lesson: show the hint",
                "Lesson playback: show the hint of the step waiting for the student",
                footer=True, playback=True),
+    # help first among the footer's keys: it must fit even in 80 columns
+    ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
+               "Every key and the colour / glyph legend", footer=True),
     ActionSpec("new_machine", "n", "new_machine", "New", "New machine…",
                "Boot a new machine from a form with every engine knob (presets on 1-9)"),
     ActionSpec("hot_add", "a", "hot_add", "Add", "Hot-add memory…",
@@ -70,6 +73,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Long-term pin one page in the block under the cursor, or unpin its pinned pages"),
     ActionSpec("alloc", "x", "alloc", "Alloc", "Allocate / free pages…",
                "Allocate or free movable / unmovable pages on a node or zone"),
+    ActionSpec("inject", "exclamation_mark", "inject", "Fault", "Inject a fault…",
+               "Arm a fault: a memory notifier veto (MEM_GOING_ONLINE/OFFLINE with an errno) or a "
+               "failed vmemmap / page-table / memory block / altmap allocation at the Nth page"),
     ActionSpec("profile", "v", "profile", "Profile", "Replay on another kernel profile…",
                "Replay this session's history on a new machine running another kernel profile"),
     ActionSpec("undo", "u,ctrl+z", "undo", "Undo", "Undo", "Undo the last operation", footer=True),
@@ -91,8 +97,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Live view (memmap-tui --live): boot a simulated twin of this machine (its boot "
                "layout, block size, settings, kernel profile and hot-added blocks) to try "
                "operations on"),
-    ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
-               "Every key and the colour / glyph legend", footer=True),
     ActionSpec("quit", "q", "quit", "Quit", "Quit", "Quit memmap-tui", footer=True),
 )
 

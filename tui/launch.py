@@ -20,6 +20,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--theme")
     p.add_argument("--glyphs", choices=("auto", "color", "glyph", "ascii"), default="auto")
     p.add_argument("--no-mouse", action="store_true")
+    p.add_argument("--live", action="store_true")
+    p.add_argument("--sysroot", default="/")
+    p.add_argument("--interval", type=float, default=None)
+    p.add_argument("--attach")
     return p.parse_args(argv)
 
 
@@ -38,7 +42,7 @@ def build_app(args: Any):
     script = open_script(args)
     if script is not None:
         config = script.config
-    profile = getattr(args, "profile", None)
+    profile = args.profile
     if profile:
         try:
             config = MachineConfig.from_dict({**config.to_dict(), "profile": profile})
@@ -52,7 +56,7 @@ def build_app(args: Any):
         from tui.playback import Playback
 
         playback = Playback(script)
-    theme = getattr(args, "theme", None)
+    theme = args.theme
     if theme:
         import themes
 
@@ -60,10 +64,10 @@ def build_app(args: Any):
             print(f"memmap-tui: --theme: unknown theme {theme!r} (known: {', '.join(themes.available())})",
                   file=sys.stderr)
             raise SystemExit(2)
-    glyphs = getattr(args, "glyphs", None) or "auto"
-    if getattr(args, "live", False) or getattr(args, "attach", None):
+    glyphs = args.glyphs or "auto"
+    if args.live or args.attach:
         return build_live_app(args, settings, glyphs)
-    return MemmapApp(config=config, theme=getattr(args, "theme", None), glyphs=glyphs,
+    return MemmapApp(config=config, theme=args.theme, glyphs=glyphs,
                      settings=settings, playback=playback)
 
 
@@ -74,22 +78,21 @@ def build_live_app(args: Any, settings, glyphs: str):
 
     from tui.app import MemmapApp
 
-    attach = getattr(args, "attach", None)
-    interval = getattr(args, "interval", None)
-    interval = float(interval if interval is not None else (0.5 if attach else 2.0))
+    attach = args.attach
+    interval = float(args.interval if args.interval is not None else (0.5 if attach else 2.0))
     if not 0.2 <= interval <= 3600:
         print("memmap-tui: --interval: expected seconds between 0.2 and 3600", file=sys.stderr)
         raise SystemExit(2)
-    if getattr(args, "scenario", None) or getattr(args, "lesson", None):
+    if args.scenario or args.lesson:
         print("memmap-tui: --live shows a real machine: it takes no --scenario or --lesson",
               file=sys.stderr)
         raise SystemExit(2)
     try:
-        live = LiveMachine(attach or getattr(args, "sysroot", None) or "/")
+        live = LiveMachine(attach or args.sysroot or "/")
     except LiveError as exc:
         print(f"memmap-tui: --live: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    return MemmapApp(machine=live, config=live.config, theme=getattr(args, "theme", None),
+    return MemmapApp(machine=live, config=live.config, theme=args.theme,
                      glyphs=glyphs, settings=settings, live_interval=interval)
 
 
@@ -98,8 +101,8 @@ def open_script(args: Any):
     a missing or malformed file."""
     from tui.playback import ScriptError, load_script
 
-    scenario = getattr(args, "scenario", None)
-    lesson = getattr(args, "lesson", None)
+    scenario = args.scenario
+    lesson = args.lesson
     if not scenario and not lesson:
         return None
     try:
@@ -127,6 +130,6 @@ def find_lesson(name: str):
 
 def launch(args: Any) -> int:
     app = build_app(args)
-    mouse = not bool(getattr(args, "no_mouse", False)) and app.settings.mouse
+    mouse = not bool(args.no_mouse) and app.settings.mouse
     app.run(mouse=mouse)
     return int(app.return_code or 0)
