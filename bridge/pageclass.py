@@ -55,8 +55,8 @@ REASONS: tuple[str, ...] = (
     "no flags, refcount 0: free but on no buddy list the kernel reports (per-CPU lists, "
     "or memory not yet handed to the buddy)",                                             # 11
     "no flags, refcount > 0: a kernel allocation (alloc_pages, vmalloc), unmovable",      # 12
-    "OFFLINE: PageOffline, logically offline (balloon, or hot-plugged memmap not yet "
-    "onlined)",                                                                           # 13
+    "OFFLINE: PageOffline in an online block, handed to a driver (a virtio-mem subblock "
+    "not plugged, or a balloon page)",                                                    # 13
     "other flags without LRU/BUDDY/SLAB: kernel use, unmovable",                          # 14
     "no flags and no refcount to read (no /proc/kpagecount): counted as free",            # 15
     "page flags not read (/proc/kpageflags needs root): an online RAM page, shown as free", # 16
@@ -119,7 +119,7 @@ def classify(structure: np.ndarray, flags: np.ndarray | None, counts: np.ndarray
                                     (_USE, S.MOVABLE, R_USER),
                                     (bit("PGTABLE"), S.UNMOVABLE, R_PGTABLE),
                                     (bit("SLAB"), S.UNMOVABLE, R_SLAB),
-                                    (bit("OFFLINE"), S.OFFLINE, R_PAGE_OFFLINE),
+                                    (bit("OFFLINE"), S.UNPLUGGED, R_PAGE_OFFLINE),
                                     (bit("BUDDY"), S.FREE, R_BUDDY),
                                     (bit("NOPAGE"), S.HOLE, R_NOPAGE)):
             sel = has(mask)

@@ -126,3 +126,12 @@ def test_live_bad_sysroot_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["live", "--sysroot", str(tmp_path), "--json"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not found" in err
+
+
+def test_page_offline_in_an_online_block_is_unplugged():
+    structure = np.full(3, PC.RAM, dtype=np.uint8)
+    flags = np.array([PC.bit("OFFLINE"), PC.bit("BUDDY"), 0], dtype=np.uint64)
+    counts = np.array([1, 0, 2], dtype=np.uint64)
+    st, why = PC.classify(structure, flags, counts, PC.RULE_OWNER)
+    assert st.tolist() == [S.UNPLUGGED, S.FREE, S.UNMOVABLE]
+    assert why.tolist() == [PC.R_PAGE_OFFLINE, PC.R_BUDDY, PC.R_KERNEL_NOFLAG]
