@@ -7,6 +7,7 @@ engine's /sys and /proc files (engine.sysfs.render_files) per machine generation
     sys/devices/system/memory/memoryN/online   0 | 1 (the generic device "online" attribute)
     sys/devices/system/memory/auto_online_blocks
     sys/devices/system/memory/probe            a physical address (ARCH_MEMORY_PROBE)
+    sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_{ONLINE,OFFLINE}/error
 
 act on the engine as drivers/base/memory.c and drivers/base/core.c do, and fail with the errno
 the kernel's handler returns (`SimFSError.errno`).  Every write is logged for the front end.
@@ -26,6 +27,10 @@ from engine.sysfs import Link, render_files
 
 MEM = "sys/devices/system/memory"
 KPAGEFLAGS = "proc/kpageflags"      # binary: one u64 per pfn, served from the engine per read
+# lib/memory-notifier-error-inject.c's debugfs files, by the engine's fault name
+INJECT = "sys/kernel/debug/notifier-error-inject/memory/actions"
+INJECT_FILES = {f"{INJECT}/MEM_GOING_ONLINE/error": "mem_going_online",
+                f"{INJECT}/MEM_GOING_OFFLINE/error": "mem_going_offline"}
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 # modes of the kernel's attributes (DEVICE_ATTR_RW is 0644, probe is 0200, the rest 0444)
 RW, WO, RO = 0o644, 0o200, 0o444
@@ -63,6 +68,9 @@ class SimFS:
                 files = render_files(self.m)
                 files[f"{MEM}/probe"] = ""
                 files[KPAGEFLAGS] = ""
+                armed = self.m.armed_faults()
+                for rel, fault in INJECT_FILES.items():
+                    files[rel] = f"{armed.get(fault, {}).get('errno', 0)}\n"
                 ver = self.m.profile.version
                 files["proc/sys/kernel/osrelease"] = f"{ver[0]}.{ver[1]}.0-memmap-tui-{self.m.profile.name}\n"
                 dirs = {""}
@@ -80,6 +88,8 @@ class SimFS:
     def mode(self, rel: str) -> int:
         if rel == KPAGEFLAGS:
             return 0o400
+        if rel in INJECT_FILES:
+            return 0o600        # debugfs_create_errno(..., S_IRUSR | S_IWUSR, ...)
         if rel.startswith(MEM + "/"):
             name = rel[len(MEM) + 1:]
             if name == "probe":
@@ -180,6 +190,13 @@ class SimFS:
             fn(entry)
 
     def _store(self, rel: str, value: str) -> None:
+        if rel in INJECT_FILES:
+            # the errno attribute: a signed integer, clamped to [-MAX_ERRNO, 0] by the engine
+            try:
+                err = int(value, 0)
+            except ValueError:
+                raise SimFSError(E.EINVAL) from None
+            return self._engine(self.m.apply({"op": "inject", "fault": INJECT_FILES[rel], "errno": err}))
         name = rel[len(MEM) + 1:]
         if name == "probe":
             return self._probe(value)

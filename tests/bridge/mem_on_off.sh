@@ -2,9 +2,14 @@
 # Our own restatement of the logic of the kernel's memory-hotplug selftest
 # (tools/testing/selftests/memory-hotplug/mem-on-off-test.sh): online every offline hot-pluggable
 # block, offline a random RATIO % of the online ones, online everything again, and check that
-# onlining an online block is refused.  Usage: mem_on_off.sh [SYSFS_ROOT] [RATIO] [SEED]
+# onlining an online block is refused; then, where the memory notifier error injection files
+# exist under SYSFS_ROOT/kernel/debug, check that an injected error makes onlining and
+# offlining fail and that clearing it makes them work again.
+# Usage: mem_on_off.sh [SYSFS_ROOT] [RATIO] [SEED]
 set -u
-mem=${1:-/sys}/devices/system/memory
+sys=${1:-/sys}
+mem=$sys/devices/system/memory
+inject=$sys/kernel/debug/notifier-error-inject/memory/actions
 ratio=${2:-10}
 RANDOM=${3:-1}
 fail=0
@@ -52,5 +57,19 @@ b=$(blocks_in online | tail -1)
 if set_state "$b" online; then
     echo "memory$b: onlining an online block succeeded (expected EINVAL)" >&2
     fail=1
+fi
+
+if [ -d "$inject" ]; then
+    echo "notifier error injection: online and offline must fail while armed"
+    b=$(blocks_in online | tail -1)
+    set_state "$b" offline || { echo "memory$b: offline before the injection test failed" >&2; fail=1; }
+    echo -12 > "$inject/MEM_GOING_ONLINE/error"
+    if set_state "$b" online; then echo "memory$b: online succeeded despite MEM_GOING_ONLINE -12" >&2; fail=1; fi
+    echo 0 > "$inject/MEM_GOING_ONLINE/error"
+    set_state "$b" online || { echo "memory$b: online failed after clearing the injection" >&2; fail=1; }
+    echo -12 > "$inject/MEM_GOING_OFFLINE/error"
+    if set_state "$b" offline; then echo "memory$b: offline succeeded despite MEM_GOING_OFFLINE -12" >&2; fail=1; fi
+    echo 0 > "$inject/MEM_GOING_OFFLINE/error"
+    state_is "$b" online || { echo "memory$b: not online at the end" >&2; fail=1; }
 fi
 exit $fail

@@ -128,5 +128,6 @@ def test_our_mem_on_off_selftest_passes(mounted):
     assert out.returncode == 0, out.stdout + out.stderr
     offlined = int(out.stdout.split("offlined ")[1].split()[0])
     assert offlined > 0
+    assert "notifier error injection" in out.stdout
     states = {(p / "state").read_text().strip() for p in (root / "sys/devices/system/memory").glob("memory*")}
     assert states == {"online"}

@@ -81,3 +81,17 @@ def test_read_only_files_and_missing_paths(fs):
     assert fs.readlink(f"{MEM}/memory0/node0") == "../../node/node0"
     assert "memory0" in fs.readdir("/sys/devices/system/node/node0")
     assert fs.readdir("/") == ["proc", "sys"]
+
+
+def test_notifier_error_inject_files(fs):
+    inject = "/sys/kernel/debug/notifier-error-inject/memory/actions"
+    assert fs.read(f"{inject}/MEM_GOING_ONLINE/error") == b"0\n"
+    fs.write(f"{MEM}/probe", b"0x100000000")
+    fs.write(f"{inject}/MEM_GOING_ONLINE/error", b"-12\n")
+    assert fs.read(f"{inject}/MEM_GOING_ONLINE/error") == b"-12\n"
+    assert _errno(fs, f"{MEM}/memory32/state", b"online") == errno.ENOMEM
+    fs.write(f"{inject}/MEM_GOING_ONLINE/error", b"0")
+    fs.write(f"{MEM}/memory32/state", b"online_movable")
+    fs.write(f"{inject}/MEM_GOING_OFFLINE/error", b"-16")
+    assert _errno(fs, f"{MEM}/memory32/state", b"offline") == errno.EBUSY
+    assert _errno(fs, f"{inject}/MEM_GOING_OFFLINE/error", b"minus one") == errno.EINVAL
