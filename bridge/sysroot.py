@@ -8,6 +8,7 @@ None, never an exception: a snapshot or an export tree may lack what a kernel ha
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -110,10 +111,13 @@ def to_runs(values: np.ndarray, base: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def open_page_files(root: Sysroot) -> tuple[object | None, object | None, str]:
     """(flags, counts, why-not) for the page files of this root; None where not readable."""
     if root.exists(KPF_RUNS):
-        with np.load(root.path(KPF_RUNS)) as z:
-            end = int(z["end"])
-            flags = RunsPageFile(z["flag_starts"], z["flag_values"], end)
-            counts = RunsPageFile(z["count_starts"], z["count_values"], end) if "count_starts" in z else None
+        try:
+            with np.load(root.path(KPF_RUNS)) as z:
+                end = int(z["end"])
+                flags = RunsPageFile(z["flag_starts"], z["flag_values"], end)
+                counts = RunsPageFile(z["count_starts"], z["count_values"], end) if "count_starts" in z else None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            return None, None, f"{KPF_RUNS}: not a page-flags snapshot ({e}): block level only"
         return flags, counts, ""
     if not root.exists(KPF_RAW):
         return None, None, "no /proc/kpageflags in this tree: block level only"

@@ -60,3 +60,11 @@ def test_an_export_sysfs_tree_opens_as_a_live_machine(tmp_path):
     assert [(z["zone"], z["present"], z["managed"]) for z in live.zoneinfo()] == \
         [(z["zone"], z["present"], z["managed"]) for z in m.zoneinfo()]
     assert not live.has_page_flags and "block level only" in live.page_files_note
+
+
+def test_a_damaged_page_flags_file_leaves_the_block_level(tree612, tmp_path):
+    take_snapshot(tree612, tmp_path / "snap")
+    (tmp_path / "snap/proc/kpageflags.runs.npz").write_bytes(b"not a zip")
+    live = LiveMachine(tmp_path / "snap")
+    assert not live.has_page_flags and "not a page-flags snapshot" in live.page_files_note
+    assert [b["id"] for b in live.blocks()] == [0, 1, 2, 3, 32, 33, 34]
