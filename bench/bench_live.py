@@ -43,6 +43,8 @@ def main() -> int:
           f"({top * m.page_size >> 30} GiB span), page flags {'readable' if m.has_page_flags else 'NOT readable'}")
     rows = [("open (text files + geometry)", lambda: LiveMachine(a.sysroot).close()),
             ("refresh (text files again)", m.refresh),
+            ("  of which read_state (worker thread)", m.read_state),
+            ("  of which apply_state (UI thread)", lambda: m.apply_state(m.state)),
             ("blocks() incl. vmemmap probe", lambda: (m.refresh(), m.blocks()))]
     if m.has_page_flags:
         lo = m.ram_ranges()[-1][0]

