@@ -44,9 +44,10 @@ def main(argv: list[str]) -> int:
                 return 0
             lines = twin_diff(live)
             if not lines:
-                print("the twin matches this machine right after boot")
+                print("the twin matches this machine (booted, its hot-added blocks replayed)")
             else:
-                print(f"the twin differs from this machine right after boot in {len(lines)} way(s):")
+                print(f"the twin (booted, its hot-added blocks replayed) differs from this machine "
+                      f"in {len(lines)} way(s):")
                 for line in lines:
                     print(f"  - {line}")
             return 0
