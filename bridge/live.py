@@ -488,7 +488,7 @@ class LiveMachine:
             lo, hi = b0 * ppb, b1 * ppb
             out.append({"id": i, "start": lo << ps, "size": (hi - lo) << ps, "end": hi << ps,
                         "start_pfn": lo, "end_pfn": hi, "node": nid,
-                        "via": "driver" if own and "kmem" in own[2] else "acpi", "memmap": None,
+                        "via": "kmem" if own and "kmem" in own[2] else "acpi", "memmap": None,
                         "blocks": list(range(b0, b1))})
         return out
 

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from .errors import OpFailed
+from .errors import KernelBug, OpFailed
 from . import memory_hotplug as mh
 from .memory_block import memory_block_offline, memory_block_online
+
+
+def acpi_memory_device_without_driver(m, tx, start: int, size: int, nid: int) -> None:
+    """A DIMM plug on a kernel built without CONFIG_ACPI_HOTPLUG_MEMORY (Debian's arm64).
+
+    ACPI enumerates the PNP0C80 device, but no driver claims it: acpi_memory_enable_device()
+    never runs, so nothing is added, no memory block appears and nothing fails.
+    """
+    tx.call("acpi_bus_scan", f"PNP0C80 [{start:#x}-{start + size - 1:#x}], node {nid}",
+            "memory device enumerated")
+    tx.call("acpi_bus_attach", "PNP0C80", "no driver bound: CONFIG_ACPI_HOTPLUG_MEMORY is not set, "
+            "so the memory is not added (dax/kmem and virtio-mem are the hotplug paths here)")
 
 
 def acpi_eject(m, tx, start: int, size: int) -> None:
@@ -61,7 +73,16 @@ def acpi_eject(m, tx, start: int, size: int) -> None:
                                    f"acpi_scan_try_to_offline: second pass failed on memory{b}: {e.check}") from None
         tx.call("acpi_memory_remove_memory", f"[{start:#x}-{start + size - 1:#x}]")
         with tx.nest():
-            mh.try_remove_memory(m, tx, start, size, caller="__remove_memory")
+            try:
+                mh.try_remove_memory(m, tx, start, size, caller="__remove_memory")
+            except KernelBug:
+                raise
+            except OpFailed as e:
+                # __remove_memory(): "if (try_remove_memory(start, size)) BUG();"
+                tx.log("------------[ cut here ]------------")
+                tx.log("kernel BUG at mm/memory_hotplug.c!")
+                raise KernelBug("mm/memory_hotplug.c", "__remove_memory: BUG() because "
+                                f"try_remove_memory() failed (-{e.errno}): {e.check}", e.message) from None
 
 
 def _offline_one(m, tx, b: int) -> None:
