@@ -83,7 +83,7 @@ class Resource:
     @property
     def name(self) -> str:
         """The resource name add_memory() registers: driver-managed ones carry the driver's."""
-        return {"acpi": "System RAM", "dlpar": "System RAM",
+        return {"acpi": "System RAM", "dlpar": "System RAM", "probe": "System RAM",
                 "virtio_mem": "System RAM (virtio_mem)"}.get(self.via, "System RAM (kmem)")
 
     @property

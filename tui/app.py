@@ -23,6 +23,8 @@ from tui.commands import MemmapCommands
 from tui.config import Settings
 from tui.formatting import describe_op, format_bytes, one_line
 from tui.keys import keymap_from_config
+from bridge.live import LiveMachine
+from tui.live_view import LiveView
 from tui.messages import (MachineReplaced, OpApplied, OpCancelled, OpCrashed, OpRefused, Progress,
                           RangeApplied, Undone)
 from tui.playback import Playback
@@ -37,7 +39,7 @@ from tui.widgets.pfn_grid import PfnGrid
 guard_option_list_races()
 
 
-class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
+class MemmapApp(LiveView, MachineActions, PlaybackControl, ThemedApp):
     CSS_PATH = "app.tcss"
     TITLE = "memmap-tui"
     COMMANDS = App.COMMANDS | {MemmapCommands}
@@ -46,7 +48,8 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
     def __init__(self, *, config: MachineConfig | None = None, machine: Machine | None = None,
                  theme: str | None = None, glyphs: str | None = "auto",
                  settings: Settings | None = None, steps: list[dict] | None = None,
-                 notes: list[str] | None = None, playback: Playback | None = None) -> None:
+                 notes: list[str] | None = None, playback: Playback | None = None,
+                 live_interval: float = 2.0) -> None:
         self.settings = settings or Settings()
         self.keymap_config = keymap_from_config(self.settings.keys)
         self.state_colors = {}
@@ -54,8 +57,11 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
         if machine is None:
             config = config or MachineConfig.default()
             machine = Machine(config)
+        # an engine Machine, or any object with its read interface (bridge.protocol.MachineView),
+        # such as a live view of this machine (bridge.live.LiveMachine: see tui/live_view.py)
         self.machine = machine
         self.config = config if config is not None else machine.config
+        self.live_interval = live_interval
         self.mode = auto_glyphs(glyphs if glyphs not in (None, "auto") else self.settings.glyphs)
         self.runner = EngineRunner(self)
         self.startup_steps = list(steps or [])
@@ -104,6 +110,8 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
             self.notify(warning, severity="warning", markup=False)
         if self.playback is not None:
             self.start_playback(self.playback)
+        if isinstance(self.machine, LiveMachine):
+            self.start_live()
         self.refresh_status()
         if self.startup_steps:
             steps, self.startup_steps = self.startup_steps, []

@@ -102,6 +102,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("cycle_theme", "t", "cycle_theme", "Theme", "Cycle theme", "Switch to the next theme"),
     ActionSpec("screenshot", "f8", "screenshot", "Shot", "Save SVG screenshot",
                "Save an SVG screenshot of the screen in the current directory"),
+    ActionSpec("twin", "T", "twin", "Twin", "Open the twin of this live machine",
+               "Live view (memmap-tui --live): boot a simulated twin of this machine (its boot "
+               "layout, block size, settings, kernel profile and hot-added blocks) to try "
+               "operations on"),
     ActionSpec("quit", "q", "quit", "Quit", "Quit", "Quit memmap-tui", footer=True),
 )
 
