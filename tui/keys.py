@@ -36,6 +36,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("playback_hint", "i", "playback_hint", "Hint", "Lesson: show the hint",
                "Lesson playback: show the hint of the step waiting for the student",
                footer=True, playback=True),
+    ActionSpec("lessons", "L", "lessons", "Lessons", "Lesson browser…",
+               "Browse the built-in lessons (type to filter); enter boots the lesson's machine "
+               "and starts its narration"),
     ActionSpec("new_machine", "n", "new_machine", "New", "New machine…",
                "Boot a new machine from a form with every engine knob (presets on 1-9)"),
     ActionSpec("hot_add", "a", "hot_add", "Add", "Hot-add memory…",

@@ -1,0 +1,68 @@
+"""The app side of the engine runner, shared by the main app and the compare app: start a job,
+show its progress display once it outlives SHOW_AFTER, repaint it on every Progress message,
+and take it away when the job's outcome arrives.
+
+A mixin of a Textual App that has a `runner` (EngineRunner); the app says which machines a job
+touches (`job_machines`: they get the runner's progress hook, hence progress and esc cancel) and
+what to redraw when a job starts or ends (`refresh_status`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.message import Message
+
+from engine import Machine
+from tui.messages import Progress
+from tui.runner import EngineRunner
+from tui.screens.progress import SHOW_AFTER, ProgressScreen
+
+
+_AppBase = App if TYPE_CHECKING else object
+
+
+class JobHost(_AppBase):
+    """Runs engine jobs through the app's one EngineRunner (see the module docstring)."""
+
+    runner: EngineRunner
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    def job_machines(self) -> Sequence[Machine]:
+        """The machines a job may change (each gets the progress hook while it runs)."""
+        raise NotImplementedError
+
+    def refresh_status(self) -> None:
+        """Redraw what says whether a job runs (the status line)."""
+
+    def run_job(self, label: str, job: Callable[[], Message]) -> bool:
+        """Hand `job` to the engine runner; its progress shows if it outlives SHOW_AFTER."""
+        if not self.runner.start(label, self.job_machines(), job):
+            self.notify(f"busy with {self.runner.label}: wait, or esc to cancel",
+                        severity="warning", markup=False)
+            return False
+        self.refresh_status()
+        started = self.runner.started
+        self.set_timer(SHOW_AFTER, lambda: self._show_progress(started))
+        return True
+
+    def _show_progress(self, started: float) -> None:
+        runner = self.runner
+        if runner.busy and runner.started == started and not isinstance(self.screen,
+                                                                           ProgressScreen):
+            self.push_screen(ProgressScreen(runner))
+
+    def job_done(self) -> None:
+        """A job's outcome arrived: the runner is free; its progress display goes."""
+        self.runner.finished()
+        if isinstance(self.screen, ProgressScreen):
+            self.pop_screen()
+        self.refresh_status()
+
+    def on_progress(self, message: Progress) -> None:
+        if isinstance(self.screen, ProgressScreen):
+            self.screen.repaint()
