@@ -5,7 +5,6 @@ Actions never touch engine internals; they call the engine's public API (docs/en
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -494,19 +493,10 @@ class MachineActions:
                          done)
 
     def action_screenshot(self: MemmapApp) -> None:
-        if self.is_web:   # served to a browser: hand the SVG to the browser as a download
-            self.deliver_screenshot()
-            self.notify("screenshot sent to the browser as a download")
-            return
-        try:
-            path = self.save_screenshot(path=os.getcwd())
-        except OSError as exc:
-            self.notify(f"screenshot: {one_line(exc)}", severity="error", markup=False)
-            return
+        path = self.screenshot_here()
         main = self.main_screen
-        if main is not None:
+        if path is not None and main is not None:
             main.log_widget.note(f"screenshot saved: {path}")
-        self.notify(f"screenshot saved: {path}", markup=False)
 
     # -- moving around ---------------------------------------------------------------------
     def action_jump(self: MemmapApp) -> None:
