@@ -56,9 +56,9 @@ COMPARE_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("other_side", "tab", "other_side", "Other side", "Other side",
                "Drive the other side's grid (the grids always show the same pfn)"),
     ActionSpec("cycle_mode", "c", "cycle_mode", "Mode", "Cycle colour / glyph / ascii",
-               "Cycle both grids between colour, glyph and ASCII drawing", footer=True),
+               "Cycle both grids between colour, glyph and ASCII drawing"),
     ActionSpec("cycle_theme", "t", "cycle_theme", "Theme", "Cycle theme",
-               "Switch to the next theme (the state colours follow)", footer=True),
+               "Switch to the next theme (the state colours follow)"),
     ActionSpec("screenshot", "f8", "screenshot", "Shot", "Save SVG screenshot",
                "Save an SVG screenshot of the screen in the current directory"),
     ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
@@ -269,6 +269,7 @@ class CompareScreen(Screen):
     CompareScreen.-short .cmp-bar { height: 1; }
     CompareScreen.-short .cmp-grid { display: none; }
     CompareScreen.-short #cmp-log { display: none; }
+    CompareScreen.-short .cmp-counters { height: 1fr; max-height: 100%; }
     """
 
     BINDINGS = [Binding(spec.keys, f"app.{spec.action}", spec.label, show=spec.footer)
@@ -377,10 +378,10 @@ class CompareScreen(Screen):
         geo = self.sides[0].machine.geometry
         per = grid.per_cell
         parts = [f"{self.sides[0].label} vs {self.sides[1].label}",
-                 f"{geo.arch} · {human_bytes(geo.page_size)} pages",
+                 f"running: {facts['running']}" if facts["running"] else "idle",
                  f"1 cell = {per} pfn{'s' if per != 1 else ''} ({human_bytes(per * geo.page_size)})",
                  f"mode {facts['mode']}", f"theme {facts['theme']}",
-                 f"running: {facts['running']}" if facts["running"] else "idle"]
+                 f"{geo.arch} · {human_bytes(geo.page_size)} pages"]
         self.query_one("#cmp-status", Static).update(" │ ".join(parts))
 
     def refresh_all(self, *, follow: int | None = None) -> None:

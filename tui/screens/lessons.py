@@ -11,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.events import Resize
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -59,7 +60,7 @@ def lesson_entries() -> list[LessonEntry]:
 
 def entry_prompt(entry: LessonEntry) -> Text:
     """Two lines: the title with its step count and profile, then the summary."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text()
     text.append(entry.title, style="bold")
     if entry.script is None:
         text.append(f"\n  cannot open: {entry.error}", style="red")
@@ -78,10 +79,12 @@ class LessonsScreen(SafeModal):
         width: 100; max-width: 100%; height: 90%; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    LessonsScreen #filter { height: auto; margin-bottom: 0; }
-    LessonsScreen #lessons { height: 1fr; min-height: 2; }
-    LessonsScreen #detail { height: auto; max-height: 6; color: $text-muted; }
-    LessonsScreen #hint { height: 1; color: $text-muted; }
+    LessonsScreen #filter { height: 1; border: none; padding: 0 1; background: $boost; }
+    LessonsScreen #lessons { height: 1fr; min-height: 2; text-wrap: nowrap;
+                             text-overflow: ellipsis; }
+    LessonsScreen #detail { height: auto; max-height: 5; color: $text-muted; }
+    LessonsScreen #hint { height: auto; color: $text-muted; }
+    LessonsScreen.-short #detail { display: none; }
     """
     BINDINGS = [
         Binding("escape", "close", "Close", show=False),
@@ -109,6 +112,11 @@ class LessonsScreen(SafeModal):
     def on_mount(self) -> None:
         self.show_matches("")
         self.query_one("#filter", Input).focus()
+
+    def on_resize(self, event: Resize) -> None:
+        # on a short terminal the list keeps the room; the highlighted lesson's full
+        # description goes
+        self.set_class(event.size.height < 30, "-short")
 
     def show_matches(self, query: str) -> None:
         """Keep the lessons that match `query`, the first one highlighted."""
