@@ -3,7 +3,7 @@
 Pure Python + numpy. See docs/engine-api.md for the public API the TUI uses.
 """
 
-from .config import KNOBS, MachineConfig, NodeConfig, parse_nodes_spec
+from .config import KNOBS, MachineConfig, NodeConfig, VirtioMemConfig, parse_nodes_spec
 from .errors import Cancelled, ConfigError, OpFailed
 from .machine import Machine, OpResult
 from .profiles import NEWEST, PROFILES, resolve_profile
@@ -11,4 +11,5 @@ from .arch import ARCHES
 from . import states
 
 __all__ = ["ARCHES", "Cancelled", "ConfigError", "KNOBS", "Machine", "MachineConfig", "NEWEST", "NodeConfig",
-           "OpFailed", "OpResult", "PROFILES", "parse_nodes_spec", "resolve_profile", "states"]
+           "OpFailed", "OpResult", "PROFILES", "VirtioMemConfig", "parse_nodes_spec", "resolve_profile",
+           "states"]

@@ -128,9 +128,11 @@ def boot_machine(m) -> None:
         m.blks.online[b] = True
         m.blks.boot[b] = True
         m.blks.node[b] = nid
-        zs = {z.idx for z in m.node_zones(nid)
+        # zones of every node with RAM here: a block over two nodes has no zone (the
+        # kernel's memory_block_add_nid() sets mem->zone = NULL), like one over two zones
+        zs = {(z.node, z.idx) for n in m.nodes for z in m.node_zones(n)
               if any(max(a, lo) < min(c, hi) for a, c in z.boot_ranges)}
-        m.blks.zone[b] = zs.pop() if len(zs) == 1 else -1
+        m.blks.zone[b] = zs.pop()[1] if len(zs) == 1 else -1
 
     m.nboot_blocks = nblocks
     m.counters.nr_memmap_boot_pages = sum(1 for v in m.vmap.values() if v[2] == "boot") and \

@@ -22,6 +22,54 @@ class NodeConfig:
 
 
 @dataclass(frozen=True)
+class VirtioMemConfig:
+    """A QEMU virtio-mem-pci device (`-device virtio-mem-pci,id=...,memdev=...,node=...`)."""
+    id: str
+    size: int                            # the device region (memdev size): its maximum
+    node: int = 0
+    addr: int | None = None              # None: QEMU's first fit in the device memory region
+    block_size: int | None = None        # None: QEMU's default (the host THP size)
+    requested_size: int = 0              # plugged at boot (the property may be set on the command line)
+
+    def to_dict(self) -> dict:
+        d = {"id": self.id, "node": self.node, "size": format_size(self.size)}
+        if self.addr is not None:
+            d["addr"] = f"{self.addr:#x}"
+        if self.block_size is not None:
+            d["block_size"] = format_size(self.block_size)
+        if self.requested_size:
+            d["requested_size"] = format_size(self.requested_size)
+        return d
+
+
+VIRTIO_MEM_KEYS = ("id", "node", "addr", "size", "block_size", "requested_size")
+
+
+def _virtio_mem_from_dict(d, where: str) -> VirtioMemConfig:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: expected a table")
+    for k in d:
+        if k not in VIRTIO_MEM_KEYS:
+            raise ConfigError(f"{where}: unknown key {k!r} (allowed: {', '.join(VIRTIO_MEM_KEYS)})")
+    for k in ("id", "size"):
+        if k not in d:
+            raise ConfigError(f"{where}: missing key {k!r}")
+    if not isinstance(d["id"], str) or not d["id"].strip() or any(c.isspace() for c in d["id"]):
+        raise ConfigError(f"{where}.id: expected a name without spaces, such as \"vmem0\"")
+    node = d.get("node", 0)
+    if not isinstance(node, int) or isinstance(node, bool):
+        raise ConfigError(f"{where}.node: expected an integer")
+    kw: dict = {"id": d["id"], "node": node}
+    for k in ("addr", "size", "block_size", "requested_size"):
+        if k in d:
+            try:
+                kw[k] = parse_size(d[k], k)
+            except ValueError as e:
+                raise ConfigError(f"{where}.{k}: {e}") from None
+    return VirtioMemConfig(**kw)
+
+
+@dataclass(frozen=True)
 class MachineConfig:
     profile: str = NEWEST
     arch: str = "x86_64"
@@ -39,6 +87,7 @@ class MachineConfig:
     pageblock_order: int | None = None   # explicit override
     nodes: tuple[NodeConfig, ...] = field(default_factory=lambda: (NodeConfig(0, 4 * GiB),
                                                                    NodeConfig(1, 0)))
+    virtio_mem: tuple[VirtioMemConfig, ...] = ()
 
     # ---------------------------------------------------------------------------------
     @classmethod
@@ -71,20 +120,24 @@ class MachineConfig:
                     except ValueError as e:
                         raise ConfigError(f"{where}.node[{i}].memory: {e}") from None
                     dist = nd.get("distances")
-                    if dist is not None and (not isinstance(dist, list) or
-                                             not all(isinstance(x, int) for x in dist)):
+                    if dist is not None and (not isinstance(dist, list) or not all(_is_int(x) for x in dist)):
                         raise ConfigError(f"{where}.node[{i}].distances: expected a list of integers")
-                    if not isinstance(nd["id"], int) or isinstance(nd["id"], bool):
+                    if not _is_int(nd["id"]):
                         raise ConfigError(f"{where}.node[{i}].id: expected an integer")
                     nodes.append(NodeConfig(nd["id"], mem, tuple(dist) if dist else None))
                 kwargs["nodes"] = tuple(nodes)
+            elif key == "virtio_mem":
+                if not isinstance(value, list):
+                    raise ConfigError(f"{where}.virtio_mem: expected a list of [[machine.virtio_mem]] tables")
+                kwargs["virtio_mem"] = tuple(_virtio_mem_from_dict(v, f"{where}.virtio_mem[{i}]")
+                                             for i, v in enumerate(value))
             elif key == "block_size":
                 try:
                     kwargs[key] = parse_size(value, key)
                 except ValueError as e:
                     raise ConfigError(f"{where}.{key}: {e}") from None
             elif key == "memmap_on_memory":
-                if value in (True, False, "force"):
+                if isinstance(value, bool) or value == "force":
                     kwargs[key] = value
                 elif isinstance(value, str) and value.lower() in ("y", "yes", "on", "true", "1"):
                     kwargs[key] = True
@@ -93,7 +146,11 @@ class MachineConfig:
                 else:
                     raise ConfigError(f"{where}.memmap_on_memory: expected false, true or \"force\", got {value!r}")
             elif key == "profile":
-                kwargs[key] = str(value)
+                if isinstance(value, float):
+                    # 6.10 as a TOML float is 6.1: never guess which version was meant
+                    raise ConfigError(f"{where}.profile: {value!r} is a number; write it as a string, "
+                                      f"e.g. profile = \"6.10\"")
+                kwargs[key] = value
             else:
                 kwargs[key] = value
         cfg = cls(**kwargs)
@@ -103,12 +160,15 @@ class MachineConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         nodes = d.pop("nodes")
+        d.pop("virtio_mem")
         out = {k: v for k, v in d.items() if v is not None}
         if self.block_size is not None:
             out["block_size"] = format_size(self.block_size)
         out["node"] = [{"id": n["id"], "memory": format_size(n["memory"]),
                         **({"distances": list(n["distances"])} if n["distances"] else {})}
                        for n in nodes]
+        if self.virtio_mem:
+            out["virtio_mem"] = [v.to_dict() for v in self.virtio_mem]
         return out
 
     def replace(self, **changes) -> "MachineConfig":
@@ -119,6 +179,7 @@ class MachineConfig:
     # ---------------------------------------------------------------------------------
     def validate(self, where: str = "machine") -> None:
         """Refuse what the profile or architecture did not have, with a one-line reason."""
+        self._check_types(where)
         try:
             prof = resolve_profile(self.profile)
         except KeyError as e:
@@ -159,9 +220,11 @@ class MachineConfig:
             raise ConfigError(f"{where}.pageblock_order: expected 0..{arch.max_buddy_order} on {arch.name}")
         if self.block_size is not None:
             bs = self.block_size
-            if bs < arch.section_size or bs & (bs - 1):
-                raise ConfigError(f"{where}.block_size: must be a power of two and at least one section "
-                                  f"({format_size(arch.section_size)}) on {arch.name}")
+            top = 1 << (arch.phys_bits_la57 if self.la57 and arch.phys_bits_la57 else arch.phys_bits)
+            if bs < arch.section_size or bs & (bs - 1) or bs > top:
+                raise ConfigError(f"{where}.block_size: must be a power of two from one section "
+                                  f"({format_size(arch.section_size)}) to the whole physical address "
+                                  f"space ({format_size(top)}) on {arch.name}")
         if not self.nodes:
             raise ConfigError(f"{where}.node: at least one [[machine.node]] is needed")
         ids = [n.id for n in self.nodes]
@@ -175,6 +238,14 @@ class MachineConfig:
             if n.distances is not None and len(n.distances) != len(self.nodes):
                 raise ConfigError(f"{where}.node[{n.id}].distances: needs one entry per node "
                                   f"({len(self.nodes)})")
+            if n.distances is not None:
+                # slit_valid(): the local distance is 10, a remote one 11..255
+                order = sorted(ids)
+                for other, d in zip(order, n.distances):
+                    ok = d == LOCAL_DISTANCE if other == n.id else LOCAL_DISTANCE < d <= 255
+                    if not ok:
+                        raise ConfigError(f"{where}.node[{n.id}].distances: {d} to node {other} is not a "
+                                          f"valid SLIT distance (10 to itself, 11..255 to other nodes)")
         total = sum(n.memory for n in self.nodes)
         if total < 128 * MiB:
             raise ConfigError(f"{where}.node: at least 128M of boot memory is needed, got {format_size(total)}")
@@ -183,6 +254,94 @@ class MachineConfig:
         for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware"):
             if not isinstance(getattr(self, k), bool):
                 raise ConfigError(f"{where}.{k}: expected true or false")
+        self._validate_virtio_mem(where, arch, prof, ids)
+
+    def _validate_virtio_mem(self, where: str, arch, prof, node_ids) -> None:
+        """What QEMU's virtio_mem_device_realize() and memory_device_pre_plug() refuse."""
+        if self.virtio_mem and not prof.has_virtio_mem:
+            raise ConfigError(f"{where}.virtio_mem: the virtio-mem driver first appeared in 5.8; "
+                              f"profile {prof.name} has none")
+        seen = set()
+        for i, v in enumerate(self.virtio_mem):
+            w = f"{where}.virtio_mem[{i}]"
+            if not isinstance(v, VirtioMemConfig):
+                raise ConfigError(f"{w}: expected a VirtioMemConfig")
+            if v.id in seen:
+                raise ConfigError(f"{w}.id: duplicate device id {v.id!r}")
+            seen.add(v.id)
+            if v.node not in node_ids:
+                raise ConfigError(f"{w}.node: node {v.node} does not exist")
+            bs = v.block_size if v.block_size is not None else virtio_mem_default_block_size(arch)
+            if bs < MiB or bs & (bs - 1) or bs < arch.page_size:
+                raise ConfigError(f"{w}.block_size: must be a power of two of at least 1M and one page")
+            if not v.size or v.size % bs:
+                raise ConfigError(f"{w}.size: must be a non-zero multiple of block_size ({format_size(bs)})")
+            if v.addr is not None and v.addr % bs:
+                raise ConfigError(f"{w}.addr: must be a multiple of block_size ({format_size(bs)})")
+            if v.requested_size % bs:
+                raise ConfigError(f"{w}.requested_size: must be a multiple of block_size ({format_size(bs)})")
+            if v.requested_size > v.size:
+                raise ConfigError(f"{w}.requested_size: must not exceed size ({format_size(v.size)})")
+
+
+    def _check_types(self, where: str) -> None:
+        """Each field's Python type, from FIELD_TYPES, before any value is looked at."""
+        for name, (types, what) in FIELD_TYPES.items():
+            value = getattr(self, name)
+            if value is None and None in types:
+                continue
+            ok = isinstance(value, tuple(t for t in types if t is not None))
+            if isinstance(value, bool) and bool not in types:
+                ok = False            # TOML true is not the integer 1
+            if not ok:
+                raise ConfigError(f"{where}.{name}: expected {what}, got {_type_name(value)}")
+        if not isinstance(self.nodes, tuple) or not all(isinstance(n, NodeConfig) for n in self.nodes):
+            raise ConfigError(f"{where}.node: expected [[machine.node]] tables")
+        for i, n in enumerate(self.nodes):
+            if not _is_int(n.id):
+                raise ConfigError(f"{where}.node[{i}].id: expected an integer")
+            if not _is_int(n.memory) or n.memory < 0:
+                raise ConfigError(f"{where}.node[{i}].memory: expected a size")
+            if n.distances is not None and not (isinstance(n.distances, tuple)
+                                                and all(_is_int(d) for d in n.distances)):
+                raise ConfigError(f"{where}.node[{i}].distances: expected a list of integers")
+
+
+LOCAL_DISTANCE = 10
+
+# field -> (accepted types, None when the field may be unset; what to say otherwise)
+FIELD_TYPES: dict[str, tuple[tuple, str]] = {
+    "profile": ((str,), "a profile name or version as a string, e.g. \"6.1\""),
+    "arch": ((str,), "an architecture name (a string)"),
+    "memmap_on_memory": ((bool, str), "false, true or \"force\""),
+    "auto_online": ((str,), "a string"),
+    "online_policy": ((str,), "a string"),
+    "auto_movable_ratio": ((int,), "a non-negative integer"),
+    "auto_movable_numa_aware": ((bool,), "true or false"),
+    "movable_node": ((bool,), "true or false"),
+    "hypervisor": ((bool,), "true or false"),
+    "la57": ((bool,), "true or false"),
+    "block_size": ((int, None), "a size"),
+    "struct_page_size": ((int, None), "an integer"),
+    "hugetlb": ((bool,), "true or false"),
+    "pageblock_order": ((int, None), "an integer"),
+}
+
+
+def virtio_mem_default_block_size(arch) -> int:
+    """QEMU virtio_mem_default_block_size(): the host's THP size, i.e. one PMD mapping
+    (2M on x86_64 and arm64/4k, 512M on arm64/64k; 2M on ppc64 radix)."""
+    return arch.pmd_size
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _type_name(value) -> str:
+    return {bool: "a boolean", list: "an array", dict: "a table", float: "a float",
+            tuple: "an array"}.get(type(value), f"{value!r}" if isinstance(value, (int, str)) else
+                                   type(value).__name__)
 
 
 def _knob(name, kind, default, help, choices=None):

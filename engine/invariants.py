@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import states as S
-from .model import ZONE_NAMES
+from .model import ZONE_MOVABLE, ZONE_NAMES
 from . import vmemmap
 
 
@@ -54,7 +54,8 @@ def check_invariants(m) -> list[str]:
             problems.append(f"block {b}: exists but not all its sections are present")
         if not m.blks.online[b]:
             c = m.store.counts(lo, hi)
-            other = sum(c) - c[S.OFFLINE] - c[S.MEMMAP_SELF] - c[S.MEMMAP_PAD] - c[S.HOLE] - c[S.ABSENT]
+            other = (sum(c) - c[S.OFFLINE] - c[S.MEMMAP_SELF] - c[S.MEMMAP_PAD] - c[S.HOLE] - c[S.ABSENT]
+                     - c[S.UNPLUGGED])
             if other:
                 problems.append(f"block {b}: offline but {other} pfns are in use or free")
     # no residue: pfns of absent sections are absent, units serve present sections
@@ -89,5 +90,48 @@ def check_invariants(m) -> list[str]:
     for b, am in m.altmaps.items():
         if not (b < n and m.blks.exists[b]):
             problems.append(f"altmap of block {b} outlives the block")
+    # memory groups count exactly the present pages of their online blocks, by zone kind
+    for mgid, g in m.groups.items():
+        sel = np.flatnonzero(m.blks.exists[:n] & (m.blks.group[:n] == mgid) & m.blks.online[:n])
+        movable = int(np.count_nonzero(m.blks.zone[sel] == ZONE_MOVABLE)) * m.ppb
+        kernel = len(sel) * m.ppb - movable
+        if (g.present_kernel_pages, g.present_movable_pages) != (kernel, movable):
+            problems.append(f"memory group {mgid}: present kernel/movable {g.present_kernel_pages}/"
+                            f"{g.present_movable_pages} but its online blocks hold {kernel}/{movable}")
+    problems += _virtio_mem_invariants(m)
     # page-table children counts match what they map
+    return problems
+
+
+def _virtio_mem_invariants(m) -> list[str]:
+    """The host's plugged size matches the driver's bitmaps; unplugged pages are exactly
+    the unplugged subblocks of added blocks."""
+    problems: list[str] = []
+    expected_unplugged = 0
+    for vm in m.virtio_mem.values():
+        if vm.in_sbm:
+            plugged = sum(bin(x).count("1") for x in vm.sb_states.values()) * vm.sb_size
+            sb_pages = vm.sb_size >> m.page_shift
+            for mb, mask in vm.sb_states.items():
+                if not (mb < m.blks.size and m.blks.exists[mb]):
+                    problems.append(f"{vm.id}: block {mb} has plugged subblocks but was never added")
+                    continue
+                lo, hi = m.block_range(mb)
+                un = (m.store.get(lo, hi) == S.UNPLUGGED).reshape(vm.sbs_per_mb, sb_pages).sum(axis=1)
+                for sb in range(vm.sbs_per_mb):
+                    want = 0 if mask >> sb & 1 else sb_pages
+                    if int(un[sb]) != want:
+                        problems.append(f"{vm.id}: block {mb} subblock {sb} has {int(un[sb])} unplugged "
+                                        f"pages, expected {want}")
+                        break
+                expected_unplugged += (vm.sbs_per_mb - bin(mask).count("1")) * sb_pages
+        else:
+            plugged = len(vm.bb_states) * vm.bb_size
+        if plugged != vm.plugged_size:
+            problems.append(f"{vm.id}: plugged_size {vm.plugged_size:#x} but {plugged:#x} is plugged")
+        if vm.wq_queued or vm.wq_active:
+            problems.append(f"{vm.id}: work left queued or running between operations")
+    total = m.store.counts(0, m.secs.size * m.pps)[S.UNPLUGGED] if m.secs.size else 0
+    if total != expected_unplugged:
+        problems.append(f"{total} unplugged pfns, but the devices have {expected_unplugged} unplugged")
     return problems

@@ -18,9 +18,11 @@ from .config import MachineConfig
 from .errors import Cancelled, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
+from .memory_group import MemoryGroup
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
+from .resmap import ResourceMap
 from .tx import Columns, Tx
 
 
@@ -111,10 +113,11 @@ class Machine:
         self.blks = Columns({"exists": (np.bool_, False), "online": (np.bool_, False),
                              "zone": (np.int8, -1), "node": (np.int16, -1),
                              "nr_vmemmap": (np.int32, 0), "res": (np.int64, -1),
-                             "boot": (np.bool_, False)})
+                             "boot": (np.bool_, False), "group": (np.int32, -1)})
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
-        self.res: dict[int, Resource] = {}   # hot-added System RAM resources by id
+        self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
+        self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
@@ -140,6 +143,11 @@ class Machine:
             sections_per_block=self.spb, pages_per_block=self.ppb, block_size=self.block_size,
             struct_page_size=self.struct_page_size, pageblock_pages=self.pageblock_pages,
             max_pfn=self.max_pfn, phys_bits=a.phys_bits, pmd_size=a.pmd_size)
+        # virtio-mem devices are probed once the machine is up; their retry timers run on
+        # the machine's clock, which only `tick` steps advance
+        self.clock_ms = 0
+        from .virtio_mem import probe_devices
+        probe_devices(self)
 
     # =====================================================================================
     # boot
@@ -160,7 +168,8 @@ class Machine:
         try:
             name, args = normalise(self, op)
         except OpFailed as e:
-            return OpResult(op=str(op.get("op")), args={k: v for k, v in op.items() if k != "op"},
+            table = op if isinstance(op, dict) else {}
+            return OpResult(op=str(table.get("op")), args={k: v for k, v in table.items() if k != "op"},
                             ok=False, errno=e.errno, error=e.message, check=e.check)
         tx = Tx()
         self.store.touched = []
@@ -281,6 +290,14 @@ class Machine:
         return self.apply({"op": "free", "node": node, "zone": zone, "pages": pages,
                            "kind": kind, "block": block})
 
+    def resize(self, device: str, requested_size) -> OpResult:
+        """QEMU `qom-set <device> requested-size <size>` on a virtio-mem device."""
+        return self.apply({"op": "resize", "device": device, "requested_size": requested_size})
+
+    def pass_time(self, seconds) -> OpResult:
+        """The `tick` step: time passes and the virtio-mem retry timers that expire fire."""
+        return self.apply({"op": "tick", "seconds": seconds})
+
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
 
@@ -350,13 +367,16 @@ class Machine:
         return self.boot_zone_of_pfn(pfn)
 
     def boot_zone_of_pfn(self, pfn: int) -> Zone | None:
+        """The boot zone holding pfn: early_pfn_to_nid() is per pfn, not per section (two
+        nodes can share a section when sections are larger than a node's memory)."""
         nid = int(self.secs.node[pfn // self.pps]) if pfn // self.pps < self.secs.size else -1
         if nid < 0:
             return None
-        for z in self.node_zones(nid):
-            for lo, hi in z.boot_ranges:
-                if lo <= pfn < hi:
-                    return z
+        for n in [nid] + [x for x in self.nodes if x != nid]:
+            for z in self.node_zones(n):
+                for lo, hi in z.boot_ranges:
+                    if lo <= pfn < hi:
+                        return z
         return None
 
     def zone_ranges(self, z: Zone) -> list[tuple[int, int]]:
@@ -375,7 +395,10 @@ class Machine:
             firsts = np.concatenate(([sel[0]], sel[breaks + 1]))
             lasts = np.concatenate((sel[breaks], [sel[-1]]))
             out = [(int(f) * ppb, (int(l) + 1) * ppb) for f, l in zip(firsts, lasts)]
-        boot_sel = np.flatnonzero(online & b.boot[:n] & ((b.zone[:n] == z.idx) | (b.zone[:n] < 0)))
+        # a boot block may hold several nodes' RAM: each node's part is found by its ranges
+        nb = min(n, self.nboot_blocks)
+        boot_sel = np.flatnonzero(b.exists[:nb] & b.online[:nb] & b.boot[:nb]
+                                  & ((b.zone[:nb] == z.idx) | (b.zone[:nb] < 0)))
         if len(boot_sel):
             ram = self.nodes[z.node].boot_ranges
             for blk in boot_sel.tolist():
@@ -405,7 +428,7 @@ class Machine:
         if len(sel):
             ends += [int(sel[0]) * self.ppb, (int(sel[-1]) + 1) * self.ppb]
         nb = self.nboot_blocks          # boot blocks all sit below this id
-        bb = b.online[:nb] & b.boot[:nb] & (b.node[:nb] == z.node) & ((b.zone[:nb] == z.idx) | (b.zone[:nb] < 0))
+        bb = b.online[:nb] & b.boot[:nb] & ((b.zone[:nb] == z.idx) | (b.zone[:nb] < 0))
         boot_sel = np.flatnonzero(bb)
         if len(boot_sel):
             # only the outermost boot blocks holding RAM of this zone set the extent
@@ -437,8 +460,34 @@ class Machine:
         n = self.secs.size
         return np.flatnonzero(self.secs.present[:n]).astype(np.int64)
 
+    # one value per pfn: a read this wide is a mistake, not a screen (16M pfns = 16 MiB)
+    MAX_PFN_READ = 1 << 24
+
+    def _pfn_arg(self, what: str, pfn, end: bool = False) -> int:
+        """pfn as an int inside the physical address space (end=True: an exclusive end)."""
+        if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
+            raise ValueError(f"{what}: expected a pfn (an integer), got {type(pfn).__name__}")
+        pfn = int(pfn)
+        top = self.max_pfn if end else self.max_pfn - 1
+        if not 0 <= pfn <= top:
+            raise ValueError(f"{what}: pfn {pfn:#x} is outside the physical address space "
+                             f"[0x0-{self.max_pfn - 1:#x}]")
+        return pfn
+
+    def _range_arg(self, what: str, lo, hi, per_pfn: bool = False) -> tuple[int, int]:
+        lo, hi = self._pfn_arg(what, lo), self._pfn_arg(what, hi, end=True)
+        if hi < lo:
+            raise ValueError(f"{what}: range [{lo:#x}, {hi:#x}) ends before it starts")
+        if per_pfn and hi - lo > self.MAX_PFN_READ:
+            raise ValueError(f"{what}: {hi - lo} pfns is more than one read gives "
+                             f"({self.MAX_PFN_READ}); read runs or aggregates instead")
+        return lo, hi
+
     def pfn_states(self, lo: int, hi: int) -> np.ndarray:
-        return self.store.get(max(0, lo), max(0, min(hi, self.max_pfn)))
+        # the grid reads past the end of the space at its last row: clip, then bound
+        lo, hi = max(0, int(lo)), max(0, min(int(hi), self.max_pfn))
+        lo, hi = self._range_arg("pfn_states", min(lo, hi), hi, per_pfn=True)
+        return self.store.get(lo, hi)
 
     def state_runs(self, lo: int, hi: int):
         return self.store.runs(max(0, lo), max(0, min(hi, self.max_pfn)))
@@ -450,19 +499,45 @@ class Machine:
 
     def struct_page(self, pfn: int) -> dict:
         from .query import struct_page
-        return struct_page(self, pfn)
+        return struct_page(self, self._pfn_arg("struct_page", pfn))
 
     def section(self, nr: int) -> dict:
         from .query import section_info
-        return section_info(self, nr)
+        if isinstance(nr, bool) or not isinstance(nr, (int, np.integer)):
+            raise ValueError(f"section: expected a section number, got {type(nr).__name__}")
+        last = (self.max_pfn - 1) // self.pps
+        if not 0 <= nr <= last:
+            raise ValueError(f"section: {nr} is outside the physical address space (0-{last})")
+        return section_info(self, int(nr))
 
     def backing_of(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Walks present sections only, so a range across the whole space costs what is there."""
         from .query import backing_of
-        return backing_of(self, lo, hi)
+        lo, hi = self._range_arg("backing_of", lo, hi)
+        out: list[tuple[int, int]] = []
+        for a, b in self._present_runs(lo, hi):
+            for seg in backing_of(self, a, b):
+                if out and out[-1][1] == seg[0]:
+                    out[-1] = (out[-1][0], seg[1])
+                else:
+                    out.append(seg)
+        return out
+
+    def _present_runs(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """[lo, hi) cut to the runs of present sections."""
+        secs = self.present_sections()
+        secs = secs[(secs >= lo // self.pps) & (secs < -(-hi // self.pps))]
+        if not len(secs):
+            return []
+        breaks = np.flatnonzero(np.diff(secs) != 1)
+        firsts = np.concatenate(([secs[0]], secs[breaks + 1]))
+        lasts = np.concatenate((secs[breaks], [secs[-1]]))
+        return [(max(lo, int(f) * self.pps), min(hi, (int(l) + 1) * self.pps))
+                for f, l in zip(firsts, lasts)]
 
     def served_by(self, pfn: int):
         from .query import served_by
-        return served_by(self, pfn)
+        return served_by(self, self._pfn_arg("served_by", pfn))
 
     def blocks(self) -> list[dict]:
         from .memory_block import block_sysfs
@@ -482,21 +557,18 @@ class Machine:
         return None
 
     def resources(self) -> list[dict]:
-        out = []
-        for rid in sorted(self.res, key=lambda r: self.res[r].start_pfn):
-            r = self.res[rid]
-            out.append({"id": rid, "start": r.start_pfn << self.page_shift,
-                        "size": (r.end_pfn - r.start_pfn) << self.page_shift,
-                        "end": r.end_pfn << self.page_shift, "start_pfn": r.start_pfn,
-                        "end_pfn": r.end_pfn, "node": r.node, "via": r.via, "memmap": r.memmap,
-                        "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))})
-        return out
+        return [self._resource_dict(r) for r in self.res.ordered()]
+
+    def _resource_dict(self, r: Resource) -> dict:
+        ps = self.page_shift
+        return {"id": r.id, "start": r.start_pfn << ps, "size": (r.end_pfn - r.start_pfn) << ps,
+                "end": r.end_pfn << ps, "start_pfn": r.start_pfn, "end_pfn": r.end_pfn,
+                "node": r.node, "via": r.via, "memmap": r.memmap,
+                "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))}
 
     def resource_at(self, pfn: int) -> dict | None:
-        for r in self.resources():
-            if r["start_pfn"] <= pfn < r["end_pfn"]:
-                return r
-        return None
+        r = self.res.containing(pfn)
+        return None if r is None else self._resource_dict(r)
 
     def meminfo(self) -> dict:
         from .procfs import meminfo
@@ -516,7 +588,7 @@ class Machine:
 
     def kpageflags(self, lo: int, hi: int) -> np.ndarray:
         from .procfs import kpageflags
-        return kpageflags(self, lo, hi)
+        return kpageflags(self, *self._range_arg("kpageflags", lo, hi, per_pfn=True))
 
     def nodes_info(self) -> list[dict]:
         out = []
@@ -527,6 +599,22 @@ class Machine:
                         "present": sum(z.present for z in zs), "managed": sum(z.managed for z in zs),
                         "free": sum(z.free for z in zs), "distances": list(nd.distances)})
         return out
+
+    @property
+    def uptime_s(self) -> float:
+        """Seconds the machine has run: advanced only by `tick` steps."""
+        return self.clock_ms / 1000
+
+    def virtio_mem_devices(self) -> list[dict]:
+        """Every virtio-mem device: id, name, node, addr, size, block_size, mode (SBM/BBM),
+        subblock/big block size, requested_size, plugged_size, retry timer, blocks."""
+        from .virtio_mem import device_info
+        return [device_info(self, vm) for vm in self.virtio_mem.values()]
+
+    def virtio_mem_at(self, pfn: int) -> dict | None:
+        """The virtio-mem device whose region holds pfn (with that block's plug state)."""
+        from .virtio_mem import device_at
+        return device_at(self, pfn)
 
     def fingerprint(self) -> str:
         """A hash of the whole machine state: equal iff the states are equal."""
@@ -540,6 +628,8 @@ class Machine:
             h.update(repr((nid, self.nodes[nid].online)).encode())
         h.update(repr(sorted(self.res.items())).encode())
         h.update(repr(sorted((k, v.as_dict()) for k, v in self.altmaps.items())).encode())
+        h.update(repr(sorted((k, v.as_dict()) for k, v in self.groups.items())).encode())
+        h.update(repr((self.clock_ms, [v.as_dict() for v in self.virtio_mem.values()])).encode())
         h.update(repr(sorted(self.vmap.items())).encode())
         h.update(repr(sorted(self.ptables.items())).encode())
         h.update(repr(vars(self.counters)).encode())

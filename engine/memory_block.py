@@ -8,7 +8,7 @@ from . import states as S
 from .errors import OpFailed
 from .model import ZONE_MOVABLE, ZONE_NAMES
 from . import memory_hotplug as mh
-from . import page_alloc
+from . import page_alloc, virtio_mem
 
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 
@@ -70,10 +70,11 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
     online_pages(m, tx, start, hi, z, nr_vmemmap_rfc=nr_self if rfc else 0,
                  counts=counts if start == lo else None)
     if nr_vmemmap and m.profile.vmemmap_counts_present:
-        mh.adjust_present_page_count(m, tx, z, nr_vmemmap)
+        mh.adjust_present_page_count(m, tx, z, nr_vmemmap, pfn=lo)
     m.blks.set_row(b, {"online": True, "zone": z.idx}, tx.journal)
     s0, s1 = lo // m.pps, hi // m.pps
     tx.journal.array_set(m.secs.online, slice(s0, s1), True)
+    virtio_mem.virtio_mem_memory_notifier_cb(m, tx, "MEM_ONLINE", lo, hi)
 
 
 def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=None) -> None:
@@ -81,6 +82,8 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
     nr = hi - lo
     populated = z.populated()
     mh.move_pfn_range_to_zone(m, tx, z, lo, nr)
+    if virtio_mem.virtio_mem_online_page_cb(m, tx, lo, hi):
+        counts = None            # unplugged subblocks were kept back
     if counts is None:
         counts = m.store.counts(lo, hi)
     n_free = int(counts[S.OFFLINE])
@@ -92,7 +95,7 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
         vals = np.where(vals == S.OFFLINE, S.FREE, vals).astype(np.uint8)
         m.store.set_array(lo, vals, tx.journal)
     present = n_free if m.profile.memmap_rule == "rfc" else nr
-    mh.adjust_present_page_count(m, tx, z, present)
+    mh.adjust_present_page_count(m, tx, z, present, pfn=lo)
     tx.add(z, "managed", n_free)
     tx.add(z, "free", n_free)
     tx.call("online_pages", f"pfn={lo:#x}, nr_pages={nr}, zone={z.name}",
@@ -118,12 +121,12 @@ def memory_block_offline(m, tx, b: int) -> None:
     counts_present = nr_vmemmap and m.profile.vmemmap_counts_present
     if counts_present:
         # taken out before offline_pages so an emptied zone/node is torn down right
-        mh.adjust_present_page_count(m, tx, z, -nr_vmemmap)
+        mh.adjust_present_page_count(m, tx, z, -nr_vmemmap, pfn=lo)
     try:
         offline_pages(m, tx, lo + nr_vmemmap, hi, z, b)
     except OpFailed:
         if counts_present:
-            mh.adjust_present_page_count(m, tx, z, nr_vmemmap)
+            mh.adjust_present_page_count(m, tx, z, nr_vmemmap, pfn=lo)
         raise
     if nr_vmemmap:
         tx.call("mhp_deinit_memmap_on_memory", f"pfn={lo:#x}, nr_pages={nr_vmemmap}")
@@ -187,7 +190,8 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
     # __offline_isolated_pages(): free pages leave the buddy, the range goes offline
     n_free = int(counts[S.FREE])
     vals = None
-    if n_free + int(counts[S.MEMMAP_SELF] + counts[S.MEMMAP_PAD]) == nr or n_free == nr:
+    # virtio-mem's fake-offline (unplugged) pages are skipped: they stay unplugged
+    if n_free + int(counts[S.MEMMAP_SELF] + counts[S.MEMMAP_PAD] + counts[S.UNPLUGGED]) == nr or n_free == nr:
         if n_free == nr:
             m.store.set_range(lo, hi, S.OFFLINE, tx.journal)
         else:
@@ -199,7 +203,7 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
     tx.add(z, "managed", -n_free)
     tx.add(z, "free", -n_free)
     present = n_free if rfc else nr
-    mh.adjust_present_page_count(m, tx, z, -present)
+    mh.adjust_present_page_count(m, tx, z, -present, pfn=lo)
     tx.log(f"Offlined Pages {nr if not rfc else n_free}")
     tx.call("offline_pages", f"pfn={lo:#x}, nr_pages={nr}", f"{n_free} pages taken from the buddy")
     page_alloc.setup_per_zone_wmarks(m, tx)
@@ -229,7 +233,6 @@ def block_sysfs(m, b: int) -> dict:
     online = bool(m.blks.online[b])
     z = int(m.blks.zone[b])
     rid = int(m.blks.res[b])
-    res_ids = sorted(m.res, key=lambda r: m.res[r].start_pfn)
     return {
         "id": b,
         "state": "online" if online else "offline",
@@ -243,6 +246,6 @@ def block_sysfs(m, b: int) -> dict:
         "start_pfn": lo,
         "end_pfn": hi,
         "zone": ZONE_NAMES[z] if (online and z >= 0) else None,
-        "resource": res_ids.index(rid) if rid in m.res else None,
+        "resource": m.res.index(rid) if rid in m.res else None,
         "boot": bool(m.blks.boot[b]),
     }

@@ -65,27 +65,14 @@ def mhp_supports_memmap_on_memory(m, size: int | None = None) -> tuple[bool, str
 # ==========================================================================================
 # hot add
 # ==========================================================================================
-def _resource_index(m):
-    """Hot-added ranges as sorted numpy arrays (cached per machine generation)."""
-    cache = getattr(m, "_res_index", None)
-    if cache is not None and cache[0] == m.generation:
-        return cache[1], cache[2]
-    items = sorted((r.start_pfn, r.end_pfn) for r in m.res.values())
-    starts = np.array([a for a, _ in items], dtype=np.int64)
-    ends = np.array([b for _, b in items], dtype=np.int64)
-    m._res_index = (m.generation, starts, ends)
-    return starts, ends
-
-
 def _overlaps(m, lo: int, hi: int) -> str | None:
     for nd in m.nodes.values():
         for a, b in nd.boot_ranges:
             if a < hi and lo < b:
                 return "boot System RAM"
-    starts, ends = _resource_index(m)
-    i = int(np.searchsorted(starts, hi)) - 1      # last resource starting below hi
-    if i >= 0 and ends[i] > lo:
-        a, b = int(starts[i]), int(ends[i])
+    hit = m.res.overlapping(lo, hi)
+    if hit:
+        a, b = hit[0].start_pfn, hit[0].end_pfn
         return f"System RAM [{a << m.page_shift:#x}-{(b << m.page_shift) - 1:#x}]"
     return None
 
@@ -126,35 +113,62 @@ def auto_start(m, size: int) -> int:
     base = max(boot_end, 4 << 30 if m.arch.name == "x86_64" else 0)
     align = max(m.block_size, 1 << 30)
     base = -(-base // align) * align
-    bs = m.block_size
-    starts, ends = _resource_index(m)
-    starts, ends = starts << ps, ends << ps
-    keep = ends > base
-    starts, ends = starts[keep], ends[keep]
-    # candidate positions: the base, and the block-aligned end of every range after it
-    cands = np.concatenate(([base], -(-ends // bs) * bs))
-    nxt = np.concatenate((starts, [1 << 62]))      # the range that follows each candidate
-    order = np.searchsorted(starts, cands, side="left")
-    limit = nxt[np.minimum(order, len(nxt) - 1)]
-    prev_end = np.concatenate(([0], ends))[order]   # the range before must end by then
-    fits = np.flatnonzero((limit - cands >= size) & (cands >= base) & (prev_end <= cands))
-    return int(cands[fits[0]]) if len(fits) else int(cands[-1])
+    # virtio-mem devices hold their whole region in QEMU's device memory: skip over them
+    from .virtio_mem import device_regions
+    regions = device_regions(m)
+    while True:
+        cur = m.res.first_fit(base, size, m.block_size, ps)
+        clash = next((end for begin, end, _ in regions if begin < cur + size and cur < end), None)
+        if clash is None:
+            return cur
+        base = clash
 
 
-def add_memory(m, tx, start: int, size: int, nid: int, via: str) -> None:
-    """__add_memory() -> add_memory_resource(): the whole hot-add, all or nothing."""
-    name = "System RAM" if via == "acpi" else "System RAM (kmem)"
+# who refuses a zero-sized device, per `via` (the caller of add_memory)
+EMPTY_DEVICE_CHECK = {
+    "acpi": "acpi_memory_enable_device: total_length == 0 (\"device is empty\")",
+    "driver": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+}
+
+
+def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tuple[str, ...] = (),
+               name: str | None = None) -> None:
+    """__add_memory() / add_memory_driver_managed() -> add_memory_resource(): all or nothing.
+
+    via: "acpi" (a DIMM), "driver" (dax/kmem) or "virtio_mem". With MHP_NID_IS_MGID in
+    mhp_flags, nid is a memory group id (the group's node is used). Without it, an ACPI or
+    dax/kmem add registers its static memory group first, as those drivers do (5.15+).
+    """
+    from . import memory_group as mg
+    if name is None:
+        name = "System RAM" if via == "acpi" else "System RAM (kmem)"
     caller = "acpi_memory_enable_device" if via == "acpi" else "add_memory_driver_managed"
-    tx.call(caller, f"start={start:#x}, size={size:#x}, node={nid}")
+    if not size:
+        # the drivers never call add_memory for nothing: they refuse an empty device first
+        raise OpFailed("EINVAL", "an empty memory device (size 0) cannot be added",
+                       EMPTY_DEVICE_CHECK.get(via, EMPTY_DEVICE_CHECK["acpi"]))
+    tx.call(caller, f"start={start:#x}, size={size:#x}, " +
+            (f"mgid={nid}, MHP_NID_IS_MGID" if mg.MHP_NID_IS_MGID in mhp_flags else f"node={nid}"))
     with tx.nest():
+        mgid = -1
+        if mg.MHP_NID_IS_MGID in mhp_flags:
+            mgid = nid
+        elif m.profile.has_memory_groups and via in ("acpi", "driver") and nid in m.nodes:
+            mgid = mg.memory_group_register_static(m, tx, nid, size >> m.page_shift, owner=via)
         register_memory_resource(m, tx, start, size, name)
         tx.call("add_memory_resource", f"nid={nid}, [{start:#x}-{start + size - 1:#x}]")
         with tx.nest():
             check_hotplug_memory_range(m, tx, start, size)
+            if mgid >= 0:
+                group = mg.memory_group_find_by_id(m, mgid)
+                if group is None:
+                    raise OpFailed("EINVAL", f"there is no memory group {mgid}",
+                                   "add_memory_resource: MHP_NID_IS_MGID and memory_group_find_by_id() is NULL")
+                nid = group.nid
             if nid not in m.nodes:
                 tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
                 raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
-            _add_memory_resource(m, tx, start, size, nid, via)
+            _add_memory_resource(m, tx, start, size, nid, via, mgid)
 
 
 def _memmap_plan(m, tx, size: int, via: str) -> str:
@@ -163,6 +177,11 @@ def _memmap_plan(m, tx, size: int, via: str) -> str:
     ok, why = mhp_supports_memmap_on_memory(m, size)
     if p.memmap_rule == "rfc":
         return "rfc" if ok else "buddy"
+    if via == "virtio_mem":
+        # virtio_mem_add_memory() passes MHP_MERGE_RESOURCE only, never MHP_MEMMAP_ON_MEMORY
+        tx.call("add_memory_driver_managed", "MHP_MERGE_RESOURCE | MHP_NID_IS_MGID",
+                "no MHP_MEMMAP_ON_MEMORY: the memmap comes from existing memory")
+        return "buddy"
     if via == "acpi":
         # the ACPI driver asks only when the core says yes (and from 6.6 the core falls back)
         flag = ok
@@ -184,7 +203,7 @@ def _memmap_plan(m, tx, size: int, via: str) -> str:
     return "per-block" if p.memmap_rule in ("per-block", "fallback") else "single"
 
 
-def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> None:
+def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid: int = -1) -> None:
     ps = m.page_shift
     lo, hi = start >> ps, (start + size) >> ps
     node = m.nodes[nid]
@@ -195,19 +214,19 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> No
     plan = _memmap_plan(m, tx, size, via)
     m.blks.ensure(hi // m.ppb + 1, tx.journal)
     # resources are named by their first pfn, so nothing is left counting after a removal
-    rid = group = lo
+    rid = lo
     memmap_kind = {"rfc": "altmap-range", "single": "altmap-range", "per-block": "altmap-block",
                    "buddy": "buddy"}[plan]
     try:
         if plan == "per-block":
-            create_altmaps_and_memory_blocks(m, tx, nid, lo, hi, rid)
+            create_altmaps_and_memory_blocks(m, tx, nid, lo, hi, rid, mgid)
         else:
             altmap = None
             if plan in ("rfc", "single"):
                 altmap = VmemAltmap(lo, hi - 1, hi - lo)
             arch_add_memory(m, tx, nid, lo, hi, altmap, rfc=(plan == "rfc"))
             nr_vmemmap = altmap.alloc + altmap.align if (altmap is not None and plan == "single") else 0
-            create_memory_block_devices(m, tx, nid, lo, hi, rid, nr_vmemmap)
+            create_memory_block_devices(m, tx, nid, lo, hi, rid, nr_vmemmap, mgid)
             if plan == "single":
                 # 5.13-6.5 kept only nr_vmemmap_pages; removal rebuilt an altmap from it
                 keep = VmemAltmap(lo, hi - 1, altmap.free)
@@ -219,7 +238,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> No
             tx.set(node, "online", False)
             tx.call("node_set_offline", f"{nid}", "error path")
         raise
-    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, group))
+    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, mgid))
     if new_node:
         tx.call("register_node", f"{nid}")
     tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
@@ -235,7 +254,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str) -> No
                 tx.call("online_memory_block", f"memory{b}", f"-{e.errno}: {e.message} (ignored)")
 
 
-def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int) -> None:
+def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int, mgid: int = -1) -> None:
     """create_altmaps_and_memory_blocks() (6.8+): one altmap and one arch_add_memory per block."""
     free = memory_block_memmap_on_memory_pages(m)
     done = []
@@ -259,7 +278,7 @@ def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int
             # force mode: the rest of the pageblock after the memmap is wasted
             m.store.set_range(pad_lo, pad_hi, S.MEMMAP_PAD, tx.journal)
             tx.call("memory_block_memmap_on_memory_pages", "", f"{altmap.free} (force: {pad_hi - pad_lo} pages of padding)")
-        create_memory_block_devices(m, tx, nid, b_lo, b_hi, rid, altmap.free)
+        create_memory_block_devices(m, tx, nid, b_lo, b_hi, rid, altmap.free, mgid)
         done.append(b_lo)
 
 
@@ -301,12 +320,13 @@ def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False
                 tx.set(altmap, "alloc", 0)
 
 
-def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_vmemmap: int) -> None:
-    """create_memory_block_devices(): memoryN devices, created offline."""
+def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_vmemmap: int,
+                                mgid: int = -1) -> None:
+    """create_memory_block_devices(): memoryN devices, created offline, on their group's list."""
     b0, b1 = lo // m.ppb, hi // m.ppb
     bl = m.blks
     row = {"exists": True, "online": False, "node": nid, "zone": -1, "res": rid,
-           "nr_vmemmap": nr_vmemmap, "boot": False}
+           "nr_vmemmap": nr_vmemmap, "boot": False, "group": mgid}
     for b in range(b0, b1):
         bl.set_row(b, row, tx.journal)
     tx.created_blocks.extend(range(b0, b1))
@@ -321,6 +341,7 @@ def remove_memory_block_devices(m, tx, lo: int, hi: int) -> None:
     tx.journal.array_set(bl.res, slice(b0, b1), -1)
     tx.journal.array_set(bl.node, slice(b0, b1), -1)
     tx.journal.array_set(bl.nr_vmemmap, slice(b0, b1), 0)
+    tx.journal.array_set(bl.group, slice(b0, b1), -1)
     tx.call("remove_memory_block_devices", f"memory{b0}" + (f"..memory{b1 - 1}" if b1 - b0 > 1 else ""))
 
 
@@ -358,58 +379,16 @@ def default_zone_for_pfn(m, nid: int, pfn: int, nr: int) -> Zone:
     return movable if m.config.movable_node else kernel
 
 
-def auto_movable_zone_for_pfn(m, nid: int, pfn: int, nr: int) -> Zone:
-    """auto_movable_zone_for_pfn(): MOVABLE while the MOVABLE:kernel ratio allows."""
-    if not m.auto_movable_ratio:
-        return default_kernel_zone_for_pfn(m, nid, pfn, nr)
-    b = pfn // m.ppb
-    rid = int(m.blks.res[b]) if b < m.blks.size else -1
-    r = m.res.get(rid)
-    if r is not None and r.via == "acpi":
-        # a static memory group (the DIMM): all or nothing
-        kernel_pages, movable_pages = _group_present(m, r.group)
-        if kernel_pages:
-            return default_kernel_zone_for_pfn(m, nid, pfn, nr)
-        max_pages = sum(x.end_pfn - x.start_pfn for x in m.res.values() if x.group == r.group)
-        need = max_pages - movable_pages
-    else:
-        need = nr
-    if not _can_online_movable(m, None, need):
-        return default_kernel_zone_for_pfn(m, nid, pfn, nr)
-    if m.config.auto_movable_numa_aware and not _can_online_movable(m, nid, need):
-        return default_kernel_zone_for_pfn(m, nid, pfn, nr)
-    return m.zones[(nid, ZONE_MOVABLE)]
-
-
-def _group_present(m, group: int) -> tuple[int, int]:
-    kernel = movable = 0
-    for r in m.res.values():
-        if r.group != group:
-            continue
-        for b in range(r.start_pfn // m.ppb, r.end_pfn // m.ppb):
-            if m.blks.online[b]:
-                if m.blks.zone[b] == ZONE_MOVABLE:
-                    movable += m.ppb
-                else:
-                    kernel += m.ppb
-    return kernel, movable
-
-
-def _can_online_movable(m, nid, nr_pages: int) -> bool:
-    zones = [z for z in m.zones.values() if (nid is None or z.node == nid) and z.populated()]
-    movable = sum(z.present for z in zones if z.idx == ZONE_MOVABLE)
-    kernel_early = sum(z.present_early for z in zones if z.idx != ZONE_MOVABLE)
-    return movable + nr_pages <= (m.auto_movable_ratio * kernel_early) // 100
-
-
 def zone_for_pfn_range(m, online_type: str, nid: int, pfn: int, nr: int) -> Zone:
-    """zone_for_pfn_range(): the zone an online of this type would use."""
+    """zone_for_pfn_range(): the zone an online of this type would use (the block's memory
+    group, mem->group, feeds the auto-movable policy)."""
     if online_type == "online_kernel":
         return default_kernel_zone_for_pfn(m, nid, pfn, nr)
     if online_type == "online_movable":
         return m.zones[(nid, ZONE_MOVABLE)]
     if m.online_policy == "auto-movable":
-        return auto_movable_zone_for_pfn(m, nid, pfn, nr)
+        from . import memory_group as mg
+        return mg.auto_movable_zone_for_pfn(m, nid, mg.group_of_pfn(m, pfn), pfn, nr)
     return default_zone_for_pfn(m, nid, pfn, nr)
 
 
@@ -459,10 +438,10 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         check_hotplug_memory_range(m, tx, start, size)
         lo, hi = start >> ps, (start + size) >> ps
         blocks = range(lo // m.ppb, hi // m.ppb)
-        missing = [b for b in blocks if not (b < m.blks.size and m.blks.exists[b])]
-        if missing or any(m.blks.boot[b] for b in blocks):
+        missing, boot = _first_missing_or_boot(m, blocks)
+        if missing is not None or boot:
             raise OpFailed("EINVAL", f"[{start:#x}-{start + size - 1:#x}] is not hot-added memory"
-                           + (f" (no memory block {missing[0]})" if missing else " (boot memory)"),
+                           + (f" (no memory block {missing})" if missing is not None else " (boot memory)"),
                            "remove_memory: only ranges added with add_memory can be removed")
         for b in blocks:
             if m.blks.online[b]:
@@ -498,6 +477,7 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
                 per_block = True
         tx.call("memory_blocks_have_altmaps" if rule == "altmap-blocks" else "try_remove_memory",
                 "", "per-block removal" if per_block else "one removal")
+        mgids = {int(m.blks.group[b]) for b in blocks} - {-1}
         if per_block:
             # remove_memory_blocks_and_altmaps(): per block; the devices go in one sweep
             remove_memory_block_devices(m, tx, lo, hi)
@@ -512,6 +492,30 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         _release_resources(m, tx, lo, hi)
         tx.call("release_mem_region_adjustable", f"{start:#x}, {size:#x}")
         try_offline_node(m, tx)
+        _unregister_emptied_groups(m, tx, mgids)
+
+
+def _unregister_emptied_groups(m, tx, mgids) -> None:
+    """The ACPI and dax/kmem drivers unregister their static group once its memory is gone."""
+    from . import memory_group as mg
+    for mgid in sorted(mgids):
+        g = m.groups.get(mgid)
+        if g is not None and g.owner in ("acpi", "driver") and not mg.group_blocks(m, mgid):
+            mg.memory_group_unregister(m, tx, mgid)
+
+
+def _first_missing_or_boot(m, blocks: range) -> tuple[int | None, bool]:
+    """The first block of the range that does not exist, and whether any is a boot block;
+    vectorised and bounded by the blocks that exist, so a range of petabytes costs nothing."""
+    b0, b1 = blocks.start, blocks.stop
+    known = max(b0, min(b1, m.blks.size))
+    exists = m.blks.exists[b0:known]
+    holes = np.flatnonzero(~exists)
+    if len(holes):
+        return b0 + int(holes[0]), False
+    if known < b1:
+        return known, False
+    return None, bool(m.blks.boot[b0:b1].any())
 
 
 def _rfc_selfhosted(m, b: int) -> bool:
@@ -523,9 +527,8 @@ def _rfc_selfhosted(m, b: int) -> bool:
 
 def _release_resources(m, tx, lo: int, hi: int) -> None:
     """release_mem_region_adjustable(): trim or split the System RAM resources."""
-    for rid, r in sorted(m.res.items()):
-        if r.end_pfn <= lo or r.start_pfn >= hi:
-            continue
+    for r in m.res.overlapping(lo, hi):
+        rid = r.start_pfn
         tx.journal.dict_del(m.res, rid)
         pieces = []
         if r.start_pfn < lo:
@@ -548,8 +551,12 @@ def try_offline_node(m, tx) -> None:
             tx.call("try_offline_node", f"{nid}", "node offline")
 
 
-def adjust_present_page_count(m, tx, z: Zone, nr: int, early: bool = False) -> None:
-    """adjust_present_page_count(): zone and node present pages."""
+def adjust_present_page_count(m, tx, z: Zone, nr: int, early: bool = False, pfn: int | None = None) -> None:
+    """adjust_present_page_count(): zone and node present pages, and the memory group's
+    present kernel/movable pages (the group of the block at pfn)."""
+    from . import memory_group as mg
     tx.add(z, "present", nr)
     if early:
         tx.add(z, "present_early", nr)
+    if pfn is not None:
+        mg.account_group(tx, mg.group_of_pfn(m, pfn), z, nr)

@@ -9,7 +9,8 @@ from .config import AUTO_ONLINE_TYPES, ONLINE_POLICIES, ONLINE_TYPES
 from .errors import OpFailed
 from .model import ZONE_MOVABLE, ZONE_NAMES, zone_index
 from .units import parse_size
-from . import acpi, memory_hotplug as mh, memory_block as mb, page_alloc
+from . import acpi, memory_hotplug as mh, memory_block as mb, page_alloc, virtio_mem
+from .virtio_mem import TICK_LIMIT_S
 
 KINDS = ("movable", "unmovable", "pinned")
 KIND_CODE = {"movable": S.MOVABLE, "unmovable": S.UNMOVABLE, "pinned": S.PINNED}
@@ -26,6 +27,8 @@ OP_ARGS: dict[str, dict[str, tuple[str, bool]]] = {
               "leave_free": ("size", False), "kind": ("kind", False), "block": ("int", False)},
     "free": {"node": ("int", False), "zone": ("zone", False), "pages": ("int", False),
              "kind": ("kind", False), "block": ("int", False)},
+    "resize": {"device": ("str", True), "requested_size": ("size", True)},
+    "tick": {"seconds": ("seconds", True)},
     "set": {"auto_online": ("auto_online", False), "online_policy": ("policy", False),
             "auto_movable_ratio": ("int", False), "memmap_on_memory": ("any", False)},
 }
@@ -41,11 +44,19 @@ class ArgError(ValueError):
         self.message = message
 
 
+# value kinds that are names: anything but a string is refused before it is looked up
+NAME_KINDS = ("via", "online_type", "auto_online", "policy", "zone", "kind")
+
+
 def parse_op(op: dict) -> tuple[str, dict]:
     """Check a step's keys and values; return (name, args) with values converted."""
+    if not isinstance(op, dict):
+        raise ArgError("op", f"a step must be a table with an 'op' key, got {type(op).__name__}")
     if "op" not in op:
         raise ArgError("op", "missing key 'op'")
     name = op["op"]
+    if not isinstance(name, str):
+        raise ArgError("op", f"expected an op name (a string), got {_type_name(name)}")
     if name not in OP_ARGS:
         raise ArgError("op", f"unknown op {name!r} (one of {', '.join(OP_ARGS)})")
     spec = OP_ARGS[name]
@@ -70,17 +81,34 @@ def parse_op(op: dict) -> tuple[str, dict]:
     return name, args
 
 
+def _type_name(value) -> str:
+    return {bool: "a boolean", list: "an array", dict: "a table", float: "a float"}.get(
+        type(value), type(value).__name__)
+
+
 def _convert(key: str, kind: str, value):
+    if kind in NAME_KINDS and not isinstance(value, str):
+        raise ArgError(key, f"{key}: expected a string, got {_type_name(value)}")
     try:
         if kind in ("size", "addr"):
             return parse_size(value, key)
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, (int, str)):
-                raise ValueError(f"{key}: expected an integer, got {value!r}")
+                raise ValueError(f"{key}: expected an integer, got {_type_name(value)}")
             v = int(value, 0) if isinstance(value, str) else value
             if v < 0:
                 raise ValueError(f"{key}: must not be negative")
             return v
+        if kind == "str":
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{key}: expected a name, got {value!r}")
+            return value
+        if kind == "seconds":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{key}: expected a number of seconds, got {value!r}")
+            if not 0 < value <= TICK_LIMIT_S:
+                raise ValueError(f"{key}: must be above 0 and at most {TICK_LIMIT_S} (a week)")
+            return value
         if kind == "via":
             if value not in ("acpi", "driver"):
                 raise ValueError(f"via: expected \"acpi\" or \"driver\", got {value!r}")
@@ -123,12 +151,14 @@ def dispatch(m, tx, name: str, args: dict) -> None:
             start = mh.auto_start(m, size)
             tx.call("qemu: device_add pc-dimm", f"addr={start:#x}, size={size:#x}, node={args['node']}")
         args["start"] = start
+        _check_device_regions(m, start, size)
         mh.add_memory(m, tx, start, size, args["node"], args["via"])
     elif name == "online":
         mb.state_store(m, tx, args["block"], args["type"])
     elif name == "offline":
         mb.state_store(m, tx, args["block"], "offline")
     elif name == "remove":
+        _check_not_virtio_mem(m, args["start"], args["size"])
         mh.try_remove_memory(m, tx, args["start"], args["size"])
     elif name == "eject":
         acpi.acpi_eject(m, tx, args["start"], args["size"])
@@ -138,8 +168,31 @@ def dispatch(m, tx, name: str, args: dict) -> None:
         do_free(m, tx, **args)
     elif name == "set":
         do_set(m, tx, **args)
+    elif name == "resize":
+        virtio_mem.resize(m, tx, args["device"], args["requested_size"])
+    elif name == "tick":
+        virtio_mem.tick(m, tx, args["seconds"])
     else:  # pragma: no cover - parse_op refuses unknown ops
         raise OpFailed("EINVAL", f"unknown op {name}", "dispatch")
+    # work the operation queued (an online under the virtio-mem offline threshold) runs now
+    virtio_mem.run_queued_work(m, tx)
+
+
+def _check_device_regions(m, start: int, size: int) -> None:
+    """QEMU refuses a DIMM over another memory device's region."""
+    for lo, hi, dev in virtio_mem.device_regions(m):
+        if lo < start + size and start < hi:
+            raise OpFailed("EBUSY", f"[{start:#x}-{start + size - 1:#x}] overlaps virtio-mem device "
+                           f"{dev!r} [{lo:#x}-{hi - 1:#x}]",
+                           "qemu memory_device_get_free_addr: address range conflicts with memory device")
+
+
+def _check_not_virtio_mem(m, start: int, size: int) -> None:
+    for lo, hi, dev in virtio_mem.device_regions(m):
+        if lo < start + size and start < hi:
+            raise OpFailed("EINVAL", f"memory of virtio-mem device {dev!r} is added and removed by its "
+                           f"driver: resize the device instead",
+                           "virtio-mem memory is driver-managed (only the driver calls remove_memory)")
 
 
 # ------------------------------------------------------------------------------------------

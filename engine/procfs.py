@@ -52,6 +52,7 @@ def _online_table(m) -> np.ndarray:
     t[S.PINNED] = t[S.MOVABLE]
     t[S.UNMOVABLE] = _bits("SLAB")
     t[S.OFFLINE] = _offline_bits(m)
+    t[S.UNPLUGGED] = _bits("OFFLINE")               # virtio-mem fake-offline: PageOffline
     return t
 
 
@@ -144,7 +145,24 @@ def iomem(m) -> list[tuple[int, int, str]]:
     for nd in m.nodes.values():
         for lo, hi in nd.boot_ranges:
             out.append((lo << ps, (hi << ps) - 1, "System RAM"))
+    vmem = []
     for r in m.res.values():
+        if r.via == "virtio_mem":
+            vmem.append((r.start_pfn << ps, r.end_pfn << ps))
+            continue
         name = "System RAM" if r.via == "acpi" else "System RAM (kmem)"
         out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, name))
-    return sorted(out)
+    # virtio-mem: the device's parent resource (named after the device) holds its System RAM,
+    # adjacent pieces merged (MHP_MERGE_RESOURCE); children are indented as in /proc/iomem
+    from .virtio_mem import RESOURCE_NAME
+    for vm in m.virtio_mem.values():
+        out.append((vm.addr, vm.addr + vm.region_size - 1, vm.name))
+        mine = sorted((a, b) for a, b in vmem if vm.addr <= a < vm.addr + vm.region_size)
+        merged: list[list[int]] = []
+        for a, b in mine:
+            if merged and merged[-1][1] == a:
+                merged[-1][1] = b
+            else:
+                merged.append([a, b])
+        out += [(a, b - 1, "  " + RESOURCE_NAME) for a, b in merged]
+    return sorted(out, key=lambda e: (e[0], -e[1]))

@@ -39,6 +39,8 @@ class KernelProfile:
     has_nr_memmap_vmstat: bool    # /proc/vmstat nr_memmap_pages (6.11+)
     block_size_rule: str          # era of x86 probe_memory_block_size()
     has_auto_movable: bool        # online_policy=auto-movable (5.16+)
+    has_memory_groups: bool       # memory_group_register_*, MHP_NID_IS_MGID (5.15+)
+    has_virtio_mem: bool          # drivers/virtio/virtio_mem.c (5.8+)
     auto_online_types: tuple[str, ...]
     altmap_in_block: bool         # self-hosted pages always inside their own block
 
@@ -55,7 +57,9 @@ RFC_2017 = KernelProfile(
     vmemmap_counts_present=False, vmemmap_flags=("reserved",), vmemmap_mapping="VMEMMAP_PAGE",
     offline_kpageflags=("RESERVED",), offline_struct_page="reserved",
     hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="pre-4.17",
-    has_auto_movable=False, auto_online_types=("offline", "online"), altmap_in_block=False,
+    has_auto_movable=False, has_memory_groups=False, has_virtio_mem=False,
+    auto_online_types=("offline", "online"),
+    altmap_in_block=False,
 )
 V5_13 = replace(
     RFC_2017, name="5.13", version=(5, 13),
@@ -63,12 +67,12 @@ V5_13 = replace(
     memmap_rule="block-size", has_mmoo_param=True, removal_rule="single-block",
     vmemmap_counts_present=True, vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",),
     offline_struct_page="poisoned", block_size_rule="bare-metal-max",
-    auto_online_types=_ALL_AUTO, altmap_in_block=True,
+    auto_online_types=_ALL_AUTO, altmap_in_block=True, has_virtio_mem=True,
 )
 V6_1 = replace(
     V5_13, name="6.1", version=(6, 1),
     summary="as 5.13, plus PG_vmemmap_self_hosted (PG_owner_priv_1) on self-hosted pages; auto-movable policy",
-    vmemmap_flags=("reserved", "vmemmap_self_hosted"), has_auto_movable=True,
+    vmemmap_flags=("reserved", "vmemmap_self_hosted"), has_auto_movable=True, has_memory_groups=True,
 )
 V6_6 = replace(
     V6_1, name="6.6", version=(6, 6),

@@ -156,6 +156,13 @@ def struct_page(m, pfn: int) -> dict:
             info.update(flags=["reserved"], refcount=1, note="hot-added, not yet online (4.13: PageReserved)")
         else:
             info.update(flags=["poisoned"], note="offline: struct page not initialised (pfn_to_online_page() is NULL)")
+    elif code == S.UNPLUGGED:
+        if online:
+            info.update(flags=["offline"], refcount=1,
+                        note="virtio-mem: subblock not plugged; kept fake-offline by the online page "
+                             "callback (PageOffline), counted present, not managed")
+        else:
+            info.update(flags=["poisoned"], note="virtio-mem: subblock not plugged, in an offline block")
     elif code == S.FREE:
         info.update(flags=["buddy"], refcount=0)
     elif code == S.MOVABLE:

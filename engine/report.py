@@ -23,6 +23,10 @@ def machine_state(m: Machine) -> dict:
                            "kpageflags": kpf_names(flags)})
     return {"meminfo": {"MemTotal": mi["MemTotal"], "MemFree": mi["MemFree"]}, "zones": zones,
             "blocks": blocks, "ranges": ranges, "vmstat": m.vmstat(),
+            "devices": [{"id": d["id"], "mode": d["mode"], "requested_size": d["requested_size"],
+                         "plugged_size": d["plugged_size"], "retry_due_s": d["retry_due_s"],
+                         "broken": d["broken"]} for d in m.virtio_mem_devices()],
+            "uptime_s": m.uptime_s,
             "nodes": [{"id": n["id"], "online": n["online"]} for n in m.nodes_info()]}
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import MachineConfig
 from .errors import ConfigError
-from .ops import ArgError, parse_op
+from .ops import OP_ARGS, ArgError, parse_op
+from .tomlread import TomlReadError, loads, read_text
 
 TOP_KEYS = ("machine", "step", "scenario")
 SCENARIO_KEYS = ("title", "description", "lesson", "order")
@@ -37,10 +37,13 @@ class Scenario:
             lines.append("")
         d = self.config.to_dict()
         nodes = d.pop("node")
+        vmems = d.pop("virtio_mem", [])
         lines.append("[machine]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in d.items()]
         for n in nodes:
             lines += ["", "[[machine.node]]"] + [f"{k} = {_toml_value(v)}" for k, v in n.items()]
+        for v in vmems:
+            lines += ["", "[[machine.virtio_mem]]"] + [f"{k} = {_toml_value(v)}" for k, v in v.items()]
         for st in self.steps:
             lines += ["", "[[step]]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in st.items() if v is not None]
@@ -67,9 +70,9 @@ def _toml_key(k) -> str:
 
 def parse_scenario(text: str, name: str = "<scenario>") -> Scenario:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{name}: not valid TOML: {e}") from None
+        data = loads(text)
+    except TomlReadError as e:
+        raise ScenarioError(f"{name}: {e}") from None
     for key in data:
         if key not in TOP_KEYS:
             raise ScenarioError(f"{name}: unknown top-level key {key!r} (expected [machine], [[step]], [scenario])")
@@ -94,20 +97,42 @@ def parse_scenario(text: str, name: str = "<scenario>") -> Scenario:
             raise ScenarioError(f"{name}: step {i}: expected a table")
         try:
             parse_op(st)
+            _check_narration(st)
         except ArgError as e:
             raise ScenarioError(f"{name}: step {i}: key {e.key!r}: {e.message}") from None
-        for k in ("say",):
-            if k in st and not isinstance(st[k], str):
-                raise ScenarioError(f"{name}: step {i}: key {k!r}: expected a string")
     return Scenario(config, [dict(s) for s in steps], name, dict(meta))
+
+
+def _check_narration(st: dict) -> None:
+    """The shape of a step's say, expect and wait (their meaning is the lessons' business)."""
+    from .lessons import WAIT_KEYS
+    if "say" in st and not isinstance(st["say"], str):
+        raise ArgError("say", "expected a string")
+    exp = st.get("expect")
+    if exp is not None:
+        if not isinstance(exp, dict):
+            raise ArgError("expect", "expected a table of facts, e.g. expect = { ok = true }")
+        # which facts exist is checked by validate_lesson (engine.lessons), with all problems
+    if "wait" in st:
+        w = st["wait"]
+        if not isinstance(w, dict):
+            raise ArgError("wait", "expected a table, e.g. wait = { prompt = \"Online block 33\" }")
+        if not isinstance(w.get("prompt"), str) or not w["prompt"]:
+            raise ArgError("wait", "needs a prompt (the text the student sees)")
+        if "hint" in w and not isinstance(w["hint"], str):
+            raise ArgError("wait", "hint: expected a string")
+        op = w.get("op", st["op"])
+        if not isinstance(op, str) or op not in OP_ARGS:
+            raise ArgError("wait", f"op: expected one of {', '.join(OP_ARGS)}")
+        for k in w:
+            if k not in WAIT_KEYS and k != "op" and k not in OP_ARGS[op]:
+                raise ArgError("wait", f"unknown key {k!r} for op {op}")
 
 
 def load_scenario(path) -> Scenario:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ScenarioError(f"{p}: cannot read: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{p}: not a UTF-8 text file") from None
+        text = read_text(p)
+    except TomlReadError as e:
+        raise ScenarioError(f"{p}: {e}") from None
     return parse_scenario(text, str(p))

@@ -20,6 +20,7 @@ UNMOVABLE = 8       # allocated, unmovable (slab, kernel)
 PINNED = 9          # allocated movable page with a long-term pin (FOLL_LONGTERM)
 MEMMAP_PAD = 10     # force mode: pageblock padding after the memmap, wasted
 HOLE = 11           # inside a present section but not RAM (e820 reserved): PageReserved, not present
+UNPLUGGED = 12      # virtio-mem subblock not plugged: present, kept out of the buddy (PageOffline)
 
 NAMES: tuple[str, ...] = (
     "absent",
@@ -34,6 +35,7 @@ NAMES: tuple[str, ...] = (
     "pinned",
     "memmap-pad",
     "hole",
+    "unplugged",
 )
 NSTATES = len(NAMES)
 CODE: dict[str, int] = {name: i for i, name in enumerate(NAMES)}
@@ -51,6 +53,7 @@ DESCRIPTIONS: dict[str, str] = {
     "pinned": "long-term pinned page (cannot migrate)",
     "memmap-pad": "force-mode padding after the memmap (wasted)",
     "hole": "hole inside a section (e820 reserved)",
+    "unplugged": "virtio-mem: not plugged by the host; present, kept out of the buddy (PageOffline)",
 }
 
 # States whose pfns are handed out by the page allocator: a zone's managed pages

@@ -250,7 +250,7 @@ def _proc_meminfo(m, per_node: dict) -> str:
             _kb_line("Hugepagesize", _hugepage_kb(m)), _kb_line("Hugetlb", 0)]
     if m.arch.name == "x86_64":
         # the direct map: boot RAM and hot-added ranges, mapped with 1 GiB/2 MiB/4 KiB pages
-        ram = sum(e - s + 1 for s, e, _ in m.iomem()) >> 10
+        ram = sum(e - s + 1 for s, e, name in m.iomem() if name.strip().startswith("System RAM")) >> 10
         gib = ram // (1 << 20) * (1 << 20)
         mib2 = (ram - gib) // 2048 * 2048
         out += [_kb_line("DirectMap4k", ram - gib - mib2), _kb_line("DirectMap2M", mib2),
@@ -385,6 +385,10 @@ def render_files(m) -> dict[str, str | Link]:
 def _prepare(root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise ExportError(f"{root}: exists and is not a directory")
+    marker = root / MARKER
+    if marker.is_symlink() or (marker.exists() and not marker.is_file()):
+        # a planted link would make us write (or trust) a file somewhere else
+        raise ExportError(f"{marker}: is a symlink or not a regular file; refusing to use this directory")
     owned = [root / "sys", root / "proc"]
     if any(p.exists() for p in owned):
         if not (root / MARKER).exists():
@@ -425,7 +429,14 @@ def export_sysfs(machine, root_dir) -> list[Path]:
             else:
                 path.write_text(content, encoding="utf-8")
             written.append(path)
-        (root / MARKER).write_text("written by memmap-tui export-sysfs\n", encoding="utf-8")
+        _write_no_follow(root / MARKER, "written by memmap-tui export-sysfs\n")
     except OSError as e:
         raise ExportError(f"{root}: {e.strerror or e}") from None
     return written
+
+
+def _write_no_follow(path: Path, text: str) -> None:
+    """Write a file, refusing (ELOOP) if a symlink appeared at its name since we checked."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)

@@ -60,6 +60,7 @@ STATE_DEFAULTS: dict[str, str] = {
     "state-pinned": "#ff3d8b",
     "state-memmap-pad": "#8a6a1e",
     "state-hole": "#14161a",
+    "state-unplugged": "#2f6f78",
     "grid-cursor": "#ffffff",
     "grid-backing": "#00d7ff",
     "grid-mixed": "#555b66",

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 
-from engine import __name__ as _engine_name  # noqa: F401  (engine is always importable)
 
 VERSION = "0.1.0"
 SUBCOMMANDS = ("run", "lessons", "compare", "export-sysfs", "screenshot", "serve")

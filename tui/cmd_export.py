@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{sc.name}: after step {n}/{len(sc.steps)}"
           + (f" ({refused} refused)" if refused else "")
           + f": wrote {len(written)} files to {args.dir} "
-          f"({len(blocks)} memory blocks, {online} online; profile {m.profile.name}, {m.arch.name})")
+          f"({len(blocks)} memory blocks, {online} online; profile {m.geometry.profile}, {m.geometry.arch})")
     return 0
 
 

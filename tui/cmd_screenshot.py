@@ -70,14 +70,10 @@ def take(app, out: Path, steps: int, size: tuple[int, int], timeout: float = 300
             title = f"memmap-tui · {pb.script.title} · step {pb.position}/{pb.n}" if pb else "memmap-tui"
             state["title"] = title
             state["svg"] = app.export_screenshot(title=title)
-        except Exception as exc:  # reported after the app has shut down
-            state["error"] = exc
         finally:
             app.exit()
 
     app.run(headless=True, size=size, auto_pilot=autopilot, mouse=False)
-    if "error" in state:
-        raise state["error"]
     if "svg" not in state:
         raise RuntimeError("the app exited before the screenshot was taken")
     out.write_text(state["svg"], encoding="utf-8")
@@ -111,9 +107,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         title = take(app, out, steps, size)
-    except Exception as exc:
-        print(f"memmap-tui screenshot: {type(exc).__name__}: {' '.join(str(exc).split())}",
-              file=sys.stderr)
+    except (RuntimeError, OSError) as exc:
+        print(f"memmap-tui screenshot: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     print(f"wrote {out} ({title})")
     return 0

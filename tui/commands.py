@@ -13,9 +13,16 @@ from tui.keys import ACTIONS, display_keys
 
 
 class MemmapCommands(Provider):
+    """Every action of the main app in the palette (the compare app has its own keys)."""
+
     def _entries(self):
-        keymap = getattr(self.app, "keymap_config", {}) or {}
-        playing = getattr(self.app, "playback", None) is not None
+        from tui.app import MemmapApp
+
+        app = self.app
+        if not isinstance(app, MemmapApp):
+            return
+        keymap = app.keymap_config
+        playing = app.playback is not None
         for spec in ACTIONS:
             if spec.playback and not playing:
                 continue

@@ -13,11 +13,13 @@ A config that cannot be read gives one warning line and the defaults; it never s
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.tomlread import TomlReadError, read_text, loads as toml_loads
 from tui.keys import BY_ID
+
+MAX_CONFIG_BYTES = 1 << 20     # a settings file is a few lines; never read a huge one
 
 GLYPH_CHOICES = ("auto", "color", "glyph", "ascii")
 
@@ -47,8 +49,8 @@ def load_settings(path: Path | None = None) -> Settings:
     if not path.is_file():
         return settings
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = toml_loads(read_text(path, limit=MAX_CONFIG_BYTES))
+    except TomlReadError as exc:
         settings.warnings.append(f"{path}: ignored ({_one_line(exc)}); using defaults")
         return settings
     return apply_data(settings, data, str(path))

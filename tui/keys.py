@@ -36,6 +36,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("playback_hint", "i", "playback_hint", "Hint", "Lesson: show the hint",
                "Lesson playback: show the hint of the step waiting for the student",
                footer=True, playback=True),
+    # help first among the footer's keys: it must fit even in 80 columns
+    ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
+               "Every key and the colour / glyph legend", footer=True),
     ActionSpec("lessons", "L", "lessons", "Lessons", "Lesson browser…",
                "Browse the built-in lessons (type to filter); enter boots the lesson's machine "
                "and starts its narration"),
@@ -90,8 +93,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("cycle_theme", "t", "cycle_theme", "Theme", "Cycle theme", "Switch to the next theme"),
     ActionSpec("screenshot", "f8", "screenshot", "Shot", "Save SVG screenshot",
                "Save an SVG screenshot of the screen in the current directory"),
-    ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
-               "Every key and the colour / glyph legend", footer=True),
     ActionSpec("quit", "q", "quit", "Quit", "Quit", "Quit memmap-tui", footer=True),
 )
 

@@ -38,7 +38,7 @@ def build_app(args: Any):
     script = open_script(args)
     if script is not None:
         config = script.config
-    profile = getattr(args, "profile", None)
+    profile = args.profile
     if profile:
         try:
             config = MachineConfig.from_dict({**config.to_dict(), "profile": profile})
@@ -52,7 +52,7 @@ def build_app(args: Any):
         from tui.playback import Playback
 
         playback = Playback(script)
-    theme = getattr(args, "theme", None)
+    theme = args.theme
     if theme:
         import themes
 
@@ -60,8 +60,8 @@ def build_app(args: Any):
             print(f"memmap-tui: --theme: unknown theme {theme!r} (known: {', '.join(themes.available())})",
                   file=sys.stderr)
             raise SystemExit(2)
-    glyphs = getattr(args, "glyphs", None) or "auto"
-    return MemmapApp(config=config, theme=getattr(args, "theme", None), glyphs=glyphs,
+    glyphs = args.glyphs or "auto"
+    return MemmapApp(config=config, theme=args.theme, glyphs=glyphs,
                      settings=settings, playback=playback)
 
 
@@ -70,8 +70,8 @@ def open_script(args: Any):
     a missing or malformed file."""
     from tui.playback import ScriptError, load_script
 
-    scenario = getattr(args, "scenario", None)
-    lesson = getattr(args, "lesson", None)
+    scenario = args.scenario
+    lesson = args.lesson
     if not scenario and not lesson:
         return None
     try:
@@ -99,6 +99,6 @@ def find_lesson(name: str):
 
 def launch(args: Any) -> int:
     app = build_app(args)
-    mouse = not bool(getattr(args, "no_mouse", False)) and app.settings.mouse
+    mouse = not bool(args.no_mouse) and app.settings.mouse
     app.run(mouse=mouse)
     return int(app.return_code or 0)

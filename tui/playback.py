@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import OpResult
+
 # op keys a step may carry besides the op's own arguments (engine.ops.NARRATION_KEYS)
 NARRATION = ("say", "expect", "wait")
 
@@ -62,7 +64,7 @@ def load_script(scenario: str | None = None, lesson: str | None = None) -> Scrip
         sc = load_scenario(scenario)
     except (ScenarioError, OSError, ValueError) as exc:
         raise ScriptError(_one_line(exc)) from None
-    meta = getattr(sc, "meta", {}) or {}
+    meta = sc.meta
     return Script(config=sc.config, title=str(sc.title), description=_one_line(meta.get("description", "")),
                   steps=[dict(s) for s in sc.steps], source=str(scenario),
                   lesson=bool(meta.get("lesson")))
@@ -83,22 +85,22 @@ def describe_step(step: dict) -> str:
     return f"{name}({', '.join(f'{k}={v}' for k, v in op.items() if v is not None)})"
 
 
-def describe_result(result: Any) -> str:
+def describe_result(result: OpResult | None) -> str:
     """'ok', or '-EBUSY: the error · refused by: the check' (the check in words)."""
     if result is None:
         return "nothing happened"
-    if getattr(result, "ok", False):
-        left = getattr(result, "left_behind", None)
+    if result.ok:
+        left = result.left_behind
         return "ok" + (f" (left behind: {', '.join(map(str, left))})" if left else "")
-    errno = getattr(result, "errno", None)
-    error = _one_line(getattr(result, "error", None) or "refused")
+    errno = result.errno
+    error = _one_line(result.error or "refused")
     text = f"-{errno}: {error}" if errno else error
-    check = _one_line(getattr(result, "check", None) or "")
+    check = _one_line(result.check or "")
     if check and error in check:      # the check already says what the error says
         text = f"-{errno}: {check}" if errno else check
     elif check:
         text += f" · refused by: {check}"
-    left = getattr(result, "left_behind", None)
+    left = result.left_behind
     if left:
         text += f" · left behind: {', '.join(map(str, left))}"
     return text

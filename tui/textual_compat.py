@@ -82,11 +82,11 @@ def guard_option_list_races() -> bool:
             return
         original_page(self, direction)
 
-    def _on_click(self, event) -> None:
+    async def _on_click(self, event) -> None:
         index = event.style.meta.get("option") if event.style else None
         if index is not None and not 0 <= index < self.option_count:
             return
-        return original_click(self, event)
+        await original_click(self, event)
 
     _on_click._memmap_guarded = True  # type: ignore[attr-defined]
     OptionList._move_page = _move_page  # type: ignore[method-assign]

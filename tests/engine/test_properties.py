@@ -6,7 +6,7 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from engine import Machine, MachineConfig, NodeConfig
+from engine import Machine, MachineConfig, NodeConfig, VirtioMemConfig
 from engine.invariants import check_invariants
 
 GiB, MiB = 1 << 30, 1 << 20
@@ -17,15 +17,19 @@ EXAMPLES = int(os.environ.get("MEMMAP_HYPOTHESIS_EXAMPLES", "40"))
 class Hotplug(RuleBasedStateMachine):
     @initialize(profile=st.sampled_from(PROFILES), mmoo=st.sampled_from([True, False, "force"]),
                 hugetlb=st.booleans(), two_nodes=st.booleans(),
-                arch=st.sampled_from(["x86_64", "x86_64", "arm64-4k", "ppc64-radix-64k"]))
-    def boot(self, profile, mmoo, hugetlb, two_nodes, arch):
+                arch=st.sampled_from(["x86_64", "x86_64", "arm64-4k", "ppc64-radix-64k"]),
+                vmem=st.sampled_from([None, None, 2 * MiB, 256 * MiB]))
+    def boot(self, profile, mmoo, hugetlb, two_nodes, arch, vmem):
         if mmoo == "force" and profile not in ("6.6", "6.8", "6.11", "7.2"):
             mmoo = True
         if arch.startswith("ppc") and profile in ("rfc-2017", "5.13", "6.1"):
             arch = "x86_64"
         nodes = (NodeConfig(0, 2 * GiB),) + ((NodeConfig(1, 0),) if two_nodes else ())
+        # a virtio-mem device (SBM with 2M device blocks, BBM with 256M) on most profiles
+        self.vmem = vmem if profile != "rfc-2017" else None
+        devs = (VirtioMemConfig("vmem0", 1 * GiB, block_size=self.vmem),) if self.vmem else ()
         self.m = Machine(MachineConfig(profile=profile, memmap_on_memory=mmoo, hugetlb=hugetlb,
-                                       arch=arch, nodes=nodes))
+                                       arch=arch, nodes=nodes, virtio_mem=devs))
         self.bs = self.m.block_size
 
     def _apply(self, op):
@@ -98,6 +102,17 @@ class Hotplug(RuleBasedStateMachine):
     @rule(t=st.sampled_from(["offline", "online", "online_movable"]))
     def set_auto_online(self, t):
         self._apply({"op": "set", "auto_online": t})
+
+    @rule(units=st.integers(0, 512))
+    def resize(self, units):
+        if getattr(self, "vmem", None):
+            self._apply({"op": "resize", "device": "vmem0",
+                         "requested_size": min(units * 2 * MiB // self.vmem, (1 * GiB) // self.vmem) * self.vmem})
+
+    @rule(seconds=st.sampled_from([10, 50, 400]))
+    def tick(self, seconds):
+        if getattr(self, "vmem", None):
+            self._apply({"op": "tick", "seconds": seconds})
 
     @invariant()
     def consistent(self):

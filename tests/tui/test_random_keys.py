@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 
 import pytest
 from textual import events
@@ -19,7 +18,7 @@ from textual.pilot import _get_mouse_message_arguments
 
 KEYS = (
     # actions (q / ctrl+q are left out: quitting would end the run early)
-    list("naroefpxvusbct") + ["slash", "ctrl+z", "ctrl+y", "question_mark", "f1", "f8", "ctrl+p"]
+    list("naroefpxvusbctmR") + ["right_square_bracket", "left_square_bracket", "slash", "ctrl+z", "ctrl+y", "question_mark", "f1", "f8", "ctrl+p"]
     # the grid
     + ["up", "down", "left", "right", "pageup", "pagedown", "home", "end", "plus", "minus"]
     + list("hjklgG")
@@ -56,6 +55,7 @@ def send_scroll(app, x: int, y: int, down: bool) -> None:
     screen._forward_event(cls(**args))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 async def test_random_keys_and_clicks_never_crash(ui, make_app, size, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)          # F8 screenshots land here
@@ -66,7 +66,6 @@ async def test_random_keys_and_clicks_never_crash(ui, make_app, size, tmp_path, 
         real_exit = app.exit
         app.exit = lambda *a, **k: quits.append("exit")   # a palette "Quit" must not end the run
         width, height = size
-        started = time.perf_counter()
         for i in range(PER_SIZE):
             roll = rng.random()
             if roll < 0.06:
@@ -87,9 +86,7 @@ async def test_random_keys_and_clicks_never_crash(ui, make_app, size, tmp_path, 
                 await pilot.pause(0)
                 await pilot.resize_terminal(width, height)
         await ui.settle(pilot, app, timeout=60)
-        elapsed = time.perf_counter() - started
         # the app is alive and its machine consistent
         assert app.main_screen is not None
         assert app.machine.fingerprint()
         app.exit = real_exit
-    assert elapsed < 100, f"{PER_SIZE} events took {elapsed:.0f}s"

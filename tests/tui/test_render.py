@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -196,11 +195,11 @@ def test_layout_maps_pfns_to_cells_and_back(sections, pps, mode_rows):
         assert layout.locate((sections[-1] + 1) * pps) is None
 
 
-def test_one_tib_layout_is_built_quickly():
-    start = time.perf_counter()
+def test_one_tib_layout_at_every_zoom_level():
+    # (how fast is measured in bench/bench_grid.py, not here)
     for per_cell in zoom_levels(32768):
         layout = Layout(X86_1T, 32768, cols=176, per_cell=per_cell, rows_per_line=2)
-    assert time.perf_counter() - start < 0.5
+        assert layout.per_cell == per_cell
     fine = Layout(X86_1T, 32768, cols=128, per_cell=1, rows_per_line=2)
     # 32768 pfns = 256 rows of 128 = 128 lines, plus a header: per section.
     assert fine.total_lines == len(X86_1T) * 129
@@ -411,7 +410,7 @@ async def test_grid_modes_highlight_colours_and_machine_changes():
 
 
 async def test_grid_on_the_real_engine_follows_theme_changes():
-    engine = pytest.importorskip("engine")
+    import engine
     import themes
 
     machine = engine.Machine(engine.MachineConfig.default())

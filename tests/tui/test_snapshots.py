@@ -56,12 +56,29 @@ def test_main_screen_40x12(snap_compare):
     assert snap_compare(make(), terminal_size=(40, 12), run_before=_settle)
 
 
+def _open(key: str):
+    """Open a dialog and wait until it is drawn, with its text cursor held still (a blinking
+    cursor caught in either phase made the hot-add snapshot flaky)."""
+
+    async def before(pilot) -> None:
+        from textual.widgets import Input
+
+        await _settle(pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+
+    return before
+
+
 def test_hot_add_dialog(snap_compare):
-    assert snap_compare(make(), terminal_size=(100, 30), press=["a"])
+    assert snap_compare(make(), terminal_size=(100, 30), run_before=_open("a"))
 
 
 def test_new_machine_dialog(snap_compare):
-    assert snap_compare(make(), terminal_size=(100, 40), press=["n"])
+    assert snap_compare(make(), terminal_size=(100, 40), run_before=_open("n"))
 
 
 def test_online_choice_dialog(snap_compare):

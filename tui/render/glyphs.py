@@ -29,6 +29,7 @@ UNICODE_GLYPHS: dict[str, str] = {
     "pinned": "\u25c6",          # ◆ nailed down
     "memmap-pad": "\u2504",      # ┄ padding, wasted
     "hole": "\u2573",            # ╳ not RAM at all
+    "unplugged": "\u25a1",       # □ an empty slot the host has not filled (virtio-mem)
 }
 
 ASCII_GLYPHS: dict[str, str] = {
@@ -44,6 +45,7 @@ ASCII_GLYPHS: dict[str, str] = {
     "pinned": "P",
     "memmap-pad": "p",
     "hole": "x",
+    "unplugged": "_",
 }
 
 # Indexed by state code, for vectorised lookups.

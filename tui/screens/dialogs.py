@@ -15,7 +15,16 @@ from textual.widgets.option_list import Option
 
 class SafeModal(ModalScreen):
     """A modal that answers once: queued keys after its answer (a second enter, escape) and
-    answers while it is not the top screen are ignored instead of popping someone else."""
+    answers while it is not the top screen are ignored instead of popping someone else.
+
+    Its frame never gets narrower than MIN_WIDTH cells: in a terminal smaller than that it is
+    clipped instead (text wrapped to zero width raises inside rich, which took the app down
+    when a dialog was open in a 1x1 terminal)."""
+
+    DEFAULT_CSS = """
+    SafeModal > #frame { min-width: 24; min-height: 4; }
+    SafeModal OptionList { min-width: 16; }
+    """
 
     _answered = False
 
@@ -114,21 +123,29 @@ def _row(label: str, widget) -> Horizontal:
     return Horizontal(Label(label), widget, classes="row")
 
 
-def _select(options: list[tuple[str, Any]], value: Any, id: str) -> Select:
-    """A Select over arbitrary values (by index, so False/None/True all work)."""
-    labels = [(text, i) for i, (text, _) in enumerate(options)]
-    index = next((i for i, (_, v) in enumerate(options) if v == value), 0)
-    sel = Select(labels, value=index, allow_blank=False, id=id, compact=True)
-    sel.choices = [v for _, v in options]  # type: ignore[attr-defined]
-    return sel
+class ValueSelect(Select):
+    """A Select over arbitrary values, chosen by index (so False, None and True all work)."""
+
+    def __init__(self, options: list[tuple[str, Any]], value: Any, id: str) -> None:
+        labels = [(text, i) for i, (text, _) in enumerate(options)]
+        index = next((i for i, (_, v) in enumerate(options) if v == value), 0)
+        super().__init__(labels, value=index, allow_blank=False, id=id, compact=True)
+        self.choices = [v for _, v in options]
+
+    def chosen(self) -> Any:
+        index = self.value
+        if isinstance(index, int) and 0 <= index < len(self.choices):
+            return self.choices[index]
+        return self.choices[0] if self.choices else None
+
+
+def _select(options: list[tuple[str, Any]], value: Any, id: str) -> ValueSelect:
+    return ValueSelect(options, value, id)
 
 
 def _select_value(sel: Select) -> Any:
-    index = sel.value
-    choices = getattr(sel, "choices", [])
-    if isinstance(index, int) and 0 <= index < len(choices):
-        return choices[index]
-    return choices[0] if choices else None
+    assert isinstance(sel, ValueSelect), sel
+    return sel.chosen()
 
 
 # ---------------------------------------------------------------------------------------

@@ -13,29 +13,14 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.keys import ACTIONS, GRID_KEYS, ActionSpec, display_keys
+from tui.render.glyphs import legend
 from tui.screens.dialogs import SafeModal
 from tui.widgets.machine_bar import BLOCK_STYLES
 
 
 def legend_rows() -> list[tuple[str, str, str, str]]:
-    """(state, glyph, ascii, description) for every pfn state, from tui.render when present."""
-    try:
-        import tui.render as render
-    except ImportError:
-        render = None
-    if render is not None:
-        for name in ("legend_rows", "legend", "state_legend", "legend_entries"):
-            fn = getattr(render, name, None)
-            if callable(fn):
-                try:
-                    rows = [tuple(r) for r in fn()]
-                    if rows and all(len(r) >= 4 for r in rows):
-                        return [(str(a), str(b), str(c), str(d)) for a, b, c, d, *_ in rows]
-                except Exception:
-                    pass
-    from engine.states import DESCRIPTIONS, NAMES
-
-    return [(name, "", "", DESCRIPTIONS.get(name, "")) for name in NAMES]
+    """(state, glyph, ascii, description) for every pfn state."""
+    return legend()
 
 
 MAIN_KEYS_TITLE = ("keys (every action is also in the command palette: ctrl+p; the lesson keys "

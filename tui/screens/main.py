@@ -150,8 +150,20 @@ class MainScreen(Screen):
         if self.selection:
             parts.append(f"selected memory{self.selection[0]}-{self.selection[-1]}")
         parts.append(f"running: {facts['running']}" if facts["running"] else "idle")
+        hidden = self.hidden_panels()
+        if hidden:
+            parts.insert(0, f"hidden: {', '.join(hidden)} (enlarge the terminal; ? keys)")
         self.status_facts = facts
         self.query_one("#status", Static).update(" │ ".join(p for p in parts if p))
+
+    def hidden_panels(self) -> list[str]:
+        """The panels a small terminal has folded away (said on the status line)."""
+        hidden = []
+        if self.has_class("-narrow"):
+            hidden += ["inspector", "counters"]
+        if self.has_class("-tiny"):
+            hidden += ["event log"]
+        return hidden
 
     def set_selection(self, blocks: list[int] | None) -> None:
         """The selected run of blocks for range operations (None: no selection)."""
@@ -200,3 +212,5 @@ class MainScreen(Screen):
         self.set_class(width < 76, "-narrow")
         self.set_class(height < 30, "-short")
         self.set_class(height < 15 or width < 50, "-tiny")
+        if self.status_facts:
+            self.show_status(self.status_facts)

@@ -58,7 +58,7 @@ def narration_text(pb: Playback, keys: dict[str, str] | None = None) -> Text:
         out.append("  · done by the lesson", style="bold")
     out.append("\n")
     out.append(describe_step(step) + "  → ", style="bold")
-    ok = bool(getattr(rec.result, "ok", False))
+    ok = rec.result is not None and rec.result.ok
     out.append(describe_result(rec.result) + "\n", style="bold green" if ok else "bold red")
     say = _say(step)
     if say:
