@@ -5,11 +5,12 @@ Pure Python + numpy. See docs/engine-api.md for the public API the TUI uses.
 
 from .config import KNOBS, MachineConfig, NodeConfig, VirtioMemConfig, parse_nodes_spec
 from .errors import Cancelled, ConfigError, OpFailed
+from .fault_inject import FAULTS
 from .machine import Machine, OpResult
 from .profiles import NEWEST, PROFILES, resolve_profile
 from .arch import ARCHES
 from . import states
 
-__all__ = ["ARCHES", "Cancelled", "ConfigError", "KNOBS", "Machine", "MachineConfig", "NEWEST", "NodeConfig",
-           "OpFailed", "OpResult", "PROFILES", "VirtioMemConfig", "parse_nodes_spec", "resolve_profile",
-           "states"]
+__all__ = ["ARCHES", "Cancelled", "ConfigError", "FAULTS", "KNOBS", "Machine", "MachineConfig",
+           "NEWEST", "NodeConfig", "OpFailed", "OpResult", "PROFILES", "VirtioMemConfig",
+           "parse_nodes_spec", "resolve_profile", "states"]

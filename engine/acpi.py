@@ -66,7 +66,7 @@ def acpi_eject(m, tx, start: int, size: int) -> None:
 
 def _offline_one(m, tx, b: int) -> None:
     """device_offline(memoryN); failures inside are rolled back per block by the kernel."""
-    mark = len(tx.journal)
+    mark = tx.mark()
     left = len(tx.left_behind)
     try:
         tx.call("device_offline", f"memory{b}")
@@ -75,12 +75,6 @@ def _offline_one(m, tx, b: int) -> None:
     except OpFailed:
         # offline_pages() restores the block as it was (except pages it already migrated)
         if len(tx.left_behind) == left:
-            _rollback_to(tx, mark)
+            tx.rollback_to(mark)
         raise
 
-
-def _rollback_to(tx, mark: int) -> None:
-    entries = tx.journal.entries
-    while len(entries) > mark:
-        fn, args = entries.pop()
-        fn(*args)

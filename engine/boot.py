@@ -138,6 +138,7 @@ def boot_machine(m) -> None:
     m.counters.nr_memmap_boot_pages = sum(1 for v in m.vmap.values() if v[2] == "boot") and \
         _boot_memmap_pages(m)
     page_alloc.setup_per_zone_wmarks(m, None)
+    m.policy_zone = page_alloc.highest_policy_zone(m, 0)
 
 
 def _boot_memmap_pages(m) -> int:

@@ -85,6 +85,7 @@ class MachineConfig:
     struct_page_size: int | None = None  # None: 64 bytes
     hugetlb: bool = True                 # CONFIG_HUGETLB_PAGE: pageblock = huge page order
     pageblock_order: int | None = None   # explicit override
+    dyndbg: bool = False                 # dynamic debug: pr_debug()/dev_dbg() lines in dmesg
     nodes: tuple[NodeConfig, ...] = field(default_factory=lambda: (NodeConfig(0, 4 * GiB),
                                                                    NodeConfig(1, 0)))
     virtio_mem: tuple[VirtioMemConfig, ...] = ()
@@ -251,7 +252,7 @@ class MachineConfig:
             raise ConfigError(f"{where}.node: at least 128M of boot memory is needed, got {format_size(total)}")
         if total > 16 * (1 << 40):
             raise ConfigError(f"{where}.node: boot memory is limited to 16T in the simulator")
-        for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware"):
+        for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware", "dyndbg"):
             if not isinstance(getattr(self, k), bool):
                 raise ConfigError(f"{where}.{k}: expected true or false")
         self._validate_virtio_mem(where, arch, prof, ids)
@@ -362,6 +363,7 @@ KNOBS: list[dict] = [
     _knob("struct_page_size", "int", None, "sizeof(struct page) in bytes (empty: 64)"),
     _knob("hugetlb", "bool", True, "CONFIG_HUGETLB_PAGE (pageblock order = huge page order)"),
     _knob("pageblock_order", "int", None, "explicit pageblock order (empty: from hugetlb)"),
+    _knob("dyndbg", "bool", False, "dynamic debug on for mm/memory_hotplug.c: pr_debug lines in dmesg"),
     _knob("nodes", "nodes", "0:4G,1:0", "NUMA nodes and their boot memory, e.g. 0:4G,1:0"),
 ]
 

@@ -14,6 +14,9 @@ ERRNO_TEXT = {
     "EPERM": "Operation not permitted",
     "ENODEV": "No such device",
     "EHWPOISON": "Memory page has hardware error",
+    "ENOSPC": "No space left on device",
+    "EIO": "Input/output error",
+    "BUG": "kernel BUG: the machine has stopped",
 }
 
 
@@ -33,6 +36,15 @@ class OpFailed(Exception):
         self.errno = errno
         self.message = message
         self.check = check
+
+
+class KernelBug(OpFailed):
+    """A BUG()/BUG_ON() the operation ran into: the simulated kernel stops (oops), nothing more
+    can be done on the machine until the operation is undone."""
+
+    def __init__(self, where: str, check: str, message: str):
+        super().__init__("BUG", f"kernel BUG at {where}! ({message})", check)
+        self.where = where
 
 
 class Cancelled(Exception):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .arch import get_arch, with_overrides
 from .config import MachineConfig
-from .errors import Cancelled, OpFailed, ERRNO_TEXT
+from .errors import Cancelled, KernelBug, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
 from .memory_group import MemoryGroup
@@ -126,6 +126,14 @@ class Machine:
         self.ptables: dict[tuple[str, int], tuple[int, int, str, int]] = {}
         self.counters = _Counters()
         self.min_free_kbytes = 0
+        self.policy_zone = 0          # mm/mempolicy.c policy_zone (check_highest_zone())
+        # armed faults (engine.fault_inject): name -> {"errno": -16} or {"nth": 3}
+        self.faults: dict[str, dict] = {}
+        # keys of the pr_warn_once()/WARN_ON_ONCE() sites that already printed this boot
+        self.printed_once: set[str] = set()
+        # the BUG() the machine stopped at, (message, check), None while it runs: every
+        # operation is refused until the one that hit it is undone
+        self.bug: tuple[str, str] | None = None
 
         # called as progress_hook(what, done, total) inside long loops (large adds and
         # removals); a front end can use it to show progress and to let its own thread run
@@ -171,11 +179,25 @@ class Machine:
             table = op if isinstance(op, dict) else {}
             return OpResult(op=str(table.get("op")), args={k: v for k, v in table.items() if k != "op"},
                             ok=False, errno=e.errno, error=e.message, check=e.check)
-        tx = Tx()
+        if self.bug is not None:
+            message, check = self.bug
+            return OpResult(op=name, args=args, ok=False, errno="BUG",
+                            error=f"the machine has stopped: {message}; undo to go back",
+                            check=f"{check} (the kernel oopsed: nothing runs after a BUG())")
+        tx = Tx(dyndbg=self.config.dyndbg, faults=self.faults)
         self.store.touched = []
         self._progress = [0, self._estimate_work(name, args)]
         try:
             dispatch(self, tx, name, args)
+        except KernelBug as e:
+            # the oops: the state is what it was when the BUG fired, and the machine stops
+            tx.trail.finish()
+            tx.journal.set_attr(self, "bug", (e.message, e.check))
+            res = OpResult(op=name, args=args, ok=False, errno=e.errno, error=e.message,
+                           check=e.check, events=tx.trail.events, dmesg=tx.trail.dmesg,
+                           left_behind=list(tx.left_behind) + [f"the machine stopped: {e.message}"])
+            self._commit(op, tx, res)
+            return res
         except OpFailed as e:
             tx.trail.finish()
             left = list(tx.left_behind)
@@ -300,6 +322,15 @@ class Machine:
 
     def set(self, **knobs) -> OpResult:
         return self.apply({"op": "set", **knobs})
+
+    def inject(self, fault: str, errno=None, nth=None) -> OpResult:
+        """Arm a fault (see engine.fault_inject.FAULTS), or clear it (errno=0, nth=0, or
+        fault="none" for all)."""
+        return self.apply({"op": "inject", "fault": fault, "errno": errno, "nth": nth})
+
+    def armed_faults(self) -> dict[str, dict]:
+        """The faults armed now: name -> {"errno": int} or {"nth": int}."""
+        return {k: dict(v) for k, v in sorted(self.faults.items())}
 
     def tick(self, what: str, done: int = 0, total: int = 0) -> None:
         """One unit of a long loop (a section added or removed, a block onlined or offlined).
@@ -634,7 +665,8 @@ class Machine:
         h.update(repr(sorted(self.ptables.items())).encode())
         h.update(repr(vars(self.counters)).encode())
         h.update(repr((self.auto_online, self.online_policy, self.auto_movable_ratio,
-                       self.min_free_kbytes)).encode())
+                       self.min_free_kbytes, self.policy_zone)).encode())
+        h.update(repr((sorted(self.faults.items()), sorted(self.printed_once), self.bug)).encode())
         return h.hexdigest()
 
 

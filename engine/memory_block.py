@@ -9,6 +9,9 @@ from .errors import OpFailed
 from .model import ZONE_MOVABLE, ZONE_NAMES
 from . import memory_hotplug as mh
 from . import page_alloc, virtio_mem
+from .fault_inject import errno_name
+from .memory_notifier import (MEM_CANCEL_OFFLINE, MEM_CANCEL_ONLINE, MEM_GOING_OFFLINE,
+                              MEM_GOING_ONLINE, MEM_OFFLINE, MEM_ONLINE, memory_notify)
 
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 
@@ -82,6 +85,15 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
     nr = hi - lo
     populated = z.populated()
     mh.move_pfn_range_to_zone(m, tx, z, lo, nr)
+    err, who = memory_notify(m, tx, MEM_GOING_ONLINE, lo, nr)
+    if err:
+        # failed_addition: everything done so far is undone (the journal does it)
+        addr = lambda p: p << m.page_shift
+        tx.debug(f"online_pages [mem {addr(lo):#010x}-{addr(hi) - 1:#010x}] failed")
+        memory_notify(m, tx, MEM_CANCEL_ONLINE, lo, nr)
+        raise OpFailed(errno_name(err), f"a memory notifier ({who}) vetoed MEM_GOING_ONLINE "
+                       f"with {err}", f"online_pages: memory_notify(MEM_GOING_ONLINE) -> "
+                       f"notifier_to_errno() = {err} ({who})")
     if virtio_mem.virtio_mem_online_page_cb(m, tx, lo, hi):
         counts = None            # unplugged subblocks were kept back
     if counts is None:
@@ -101,10 +113,10 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
     tx.call("online_pages", f"pfn={lo:#x}, nr_pages={nr}, zone={z.name}",
             f"{n_free} pages to the buddy" + (f", {nr_vmemmap_rfc} PageVmemmap pages skipped" if nr_vmemmap_rfc else ""))
     if not populated:
-        total = sum(zz.managed for zz in m.zones.values())
-        tx.log(f"Built {sum(1 for n in m.nodes.values() if n.online)} zonelists, mobility grouping on.  "
-               f"Total pages: {total}")
+        # need_zonelists_rebuild: before init_per_zone_wmark_min(), with the old watermarks
+        page_alloc.build_all_zonelists(m, tx)
     page_alloc.setup_per_zone_wmarks(m, tx)
+    memory_notify(m, tx, MEM_ONLINE, lo, nr)
 
 
 def memory_block_offline(m, tx, b: int) -> None:
@@ -144,8 +156,8 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
     """offline_pages(): isolate, migrate what moves, take the free pages out of the buddy."""
     nr = hi - lo
     addr = lambda p: p << m.page_shift
-    fail = lambda reason: tx.log(f"memory offlining [mem {addr(lo):#010x}-{addr(hi) - 1:#010x}] "
-                                 f"failed due to {reason}")
+    fail = lambda reason: tx.debug(f"memory offlining [mem {addr(lo):#010x}-{addr(hi) - 1:#010x}] "
+                                   f"failed due to {reason}")
     counts = m.store.counts(lo, hi)
     rfc = m.profile.memmap_rule == "rfc"
     if not rfc and (nr <= 0 or lo % m.pageblock_pages or hi % m.pps):
@@ -169,7 +181,15 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
                            f"(first: pfn {pfn:#x}, {what})",
                            "start_isolate_page_range: has_unmovable_pages() found an unmovable page "
                            "in a kernel zone: failure to isolate range")
-    tx.call("memory_notify", "MEM_GOING_OFFLINE")
+    err, who = memory_notify(m, tx, MEM_GOING_OFFLINE, lo, nr)
+    if err:
+        # failed_removal_isolated: undo the isolation, tell the chain, report
+        tx.call("undo_isolate_page_range", f"[{lo:#x}-{hi - 1:#x}], MIGRATE_MOVABLE")
+        memory_notify(m, tx, MEM_CANCEL_OFFLINE, lo, nr)
+        fail("notifier failure")
+        raise OpFailed(errno_name(err), f"a memory notifier ({who}) vetoed MEM_GOING_OFFLINE with {err}",
+                       f"offline_pages: memory_notify(MEM_GOING_OFFLINE) -> notifier_to_errno() = "
+                       f"{err} ({who}): notifier failure")
     nid = int(m.blks.node[b])
     moved, failed = page_alloc.migrate_out(m, tx, lo, hi, nid, counts)
     if moved:
@@ -184,6 +204,7 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
         if moved:
             tx.left_behind.append(f"{moved} pages already migrated stay where they went")
         tx.call("do_migrate_range", f"[{lo:#x}-{hi - 1:#x}]", "migration keeps failing; retrying until a signal")
+        memory_notify(m, tx, MEM_CANCEL_OFFLINE, lo, nr)
         fail("signal backoff")
         raise OpFailed("EINTR", "; ".join(why) + "; offlining retried until interrupted",
                        "offline_pages: migration never completes (signal_pending -> -EINTR, signal backoff)")
@@ -200,13 +221,17 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
             m.store.set_array(lo, vals, tx.journal)
     else:
         raise OpFailed("EBUSY", "pages still in use after migration", "test_pages_isolated failed")
+    (tx.log if m.profile.offlined_pages_info else tx.debug)(f"Offlined Pages {nr if not rfc else n_free}")
     tx.add(z, "managed", -n_free)
     tx.add(z, "free", -n_free)
     present = n_free if rfc else nr
     mh.adjust_present_page_count(m, tx, z, -present, pfn=lo)
-    tx.log(f"Offlined Pages {nr if not rfc else n_free}")
     tx.call("offline_pages", f"pfn={lo:#x}, nr_pages={nr}", f"{n_free} pages taken from the buddy")
     page_alloc.setup_per_zone_wmarks(m, tx)
+    if not z.populated():
+        # after init_per_zone_wmark_min(), unlike online_pages()
+        page_alloc.build_all_zonelists(m, tx)
+    memory_notify(m, tx, MEM_OFFLINE, lo, nr)
 
 
 # ==========================================================================================

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import states as S
-from .errors import OpFailed
+from .errors import KernelBug, OpFailed
 from .model import ZONE_MOVABLE, ZONE_NORMAL, Resource, VmemAltmap, Zone
 from . import sparse
+from .fault_inject import should_fail
 
 
 # ==========================================================================================
@@ -87,7 +88,7 @@ def register_memory_resource(m, tx, start: int, size: int, name: str) -> None:
                        f"physical address space", "mhp_range_allowed: outside mhp_get_pluggable_range()")
     who = _overlaps(m, start >> m.page_shift, -(-end >> m.page_shift))
     if who:
-        tx.log(f"Unable to reserve System RAM region: {start:016x}->{end - 1:016x}")
+        tx.debug(f"Unable to reserve System RAM region: {start:016x}->{end:016x}")
         raise OpFailed("EEXIST", f"[{start:#x}-{end - 1:#x}] overlaps {who}",
                        "register_memory_resource: __request_region conflicts in iomem")
     tx.call("register_memory_resource", f"{start:#x}, {size:#x}, \"{name}\"", "ok")
@@ -155,20 +156,50 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tupl
             mgid = nid
         elif m.profile.has_memory_groups and via in ("acpi", "driver") and nid in m.nodes:
             mgid = mg.memory_group_register_static(m, tx, nid, size >> m.page_shift, owner=via)
-        register_memory_resource(m, tx, start, size, name)
-        tx.call("add_memory_resource", f"nid={nid}, [{start:#x}-{start + size - 1:#x}]")
-        with tx.nest():
-            check_hotplug_memory_range(m, tx, start, size)
-            if mgid >= 0:
-                group = mg.memory_group_find_by_id(m, mgid)
-                if group is None:
-                    raise OpFailed("EINVAL", f"there is no memory group {mgid}",
-                                   "add_memory_resource: MHP_NID_IS_MGID and memory_group_find_by_id() is NULL")
-                nid = group.nid
-            if nid not in m.nodes:
-                tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
-                raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
-            _add_memory_resource(m, tx, start, size, nid, via, mgid)
+        try:
+            register_memory_resource(m, tx, start, size, name)
+            tx.call("add_memory_resource", f"nid={nid}, [{start:#x}-{start + size - 1:#x}]")
+            with tx.nest():
+                check_hotplug_memory_range(m, tx, start, size)
+                if mgid >= 0:
+                    group = mg.memory_group_find_by_id(m, mgid)
+                    if group is None:
+                        raise OpFailed("EINVAL", f"there is no memory group {mgid}",
+                                       "add_memory_resource: MHP_NID_IS_MGID and memory_group_find_by_id() is NULL")
+                    nid = group.nid
+                if nid not in m.nodes:
+                    tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
+                    raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
+                _add_memory_resource(m, tx, start, size, nid, via, mgid)
+        except OpFailed as e:
+            if via == "acpi":
+                acpi_add_memory_failed(m, tx, e)
+            raise
+
+
+def acpi_add_memory_failed(m, tx, e: OpFailed) -> None:
+    """drivers/acpi/acpi_memhotplug.c acpi_memory_enable_device(): what the driver does with
+    an error of __add_memory() for its only range.
+
+    -EEXIST means "already used by the kernel": the range still counts as enabled, its
+    existing blocks are bound to the device and the driver attaches (returns 0). Any other
+    error skips the range; with no range enabled the driver reports "add_memory failed" and
+    acpi_memory_device_add() fails with -EINVAL, leaving the device without a driver.
+    """
+    dev = f"acpi PNP0C80:{_acpi_instance(m):02x}"
+    if e.errno == "EEXIST":
+        tx.call("acpi_memory_enable_device", "__add_memory() -> -EEXIST",
+                "counted as enabled: acpi_bind_memory_blocks(), device attached (0); nothing added")
+        return
+    tx.log(f"{dev}: add_memory failed")
+    tx.log(f"{dev}: acpi_memory_enable_device() error")
+    tx.call("acpi_memory_enable_device", f"__add_memory() -> -{e.errno}",
+            "num_enabled == 0: -EINVAL, the PNP0C80 device stays without a driver")
+
+
+def _acpi_instance(m) -> int:
+    """The ACPI instance number of a new DIMM: QEMU enumerates them in plug order."""
+    return len({r.group for r in m.res.values() if r.via == "acpi"})
 
 
 def _memmap_plan(m, tx, size: int, via: str) -> str:
@@ -208,9 +239,15 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
     lo, hi = start >> ps, (start + size) >> ps
     node = m.nodes[nid]
     new_node = not node.online
+    if not m.arch.name.startswith("x86"):
+        # CONFIG_ARCH_KEEP_MEMBLOCK (arm64, powerpc): memblock learns the range first
+        tx.call("memblock_add_node", f"{start:#x}, {size:#x}, nid={nid}",
+                "MEMBLOCK_DRIVER_MANAGED" if via != "acpi" else "MEMBLOCK_NONE")
     if new_node:
+        # the node's pgdat exists from here; node_set_online() itself comes after the
+        # memory block devices (the model marks it online now so allocations see it)
         tx.set(node, "online", True)
-        tx.call("__try_online_node", f"{nid}", "new node: pgdat initialised, node online")
+        tx.call("__try_online_node", f"{nid}, set_node_online=false", "new node: pgdat initialised")
     plan = _memmap_plan(m, tx, size, via)
     m.blks.ensure(hi // m.ppb + 1, tx.journal)
     # resources are named by their first pfn, so nothing is left counting after a removal
@@ -224,9 +261,22 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
             altmap = None
             if plan in ("rfc", "single"):
                 altmap = VmemAltmap(lo, hi - 1, hi - lo)
+                if m.profile.memmap_rule == "fallback" and should_fail(tx, "altmap"):
+                    # 6.6: params.altmap = kmemdup(...) fails before anything was added
+                    raise OpFailed("ENOMEM", "kmemdup() of the vmem_altmap failed",
+                                   "add_memory_resource: params.altmap = kmemdup() returned NULL")
             arch_add_memory(m, tx, nid, lo, hi, altmap, rfc=(plan == "rfc"))
             nr_vmemmap = altmap.alloc + altmap.align if (altmap is not None and plan == "single") else 0
-            create_memory_block_devices(m, tx, nid, lo, hi, rid, nr_vmemmap, mgid)
+            try:
+                create_memory_block_devices(m, tx, nid, lo, hi, rid, nr_vmemmap, mgid)
+            except OpFailed:
+                # error path: arch_remove_memory(start, size, params.altmap), then release
+                tx.call("add_memory_resource", "create_memory_block_devices failed",
+                        "arch_remove_memory(start, size, params.altmap)")
+                if altmap is not None and plan == "single":
+                    tx.journal.dict_set(m.altmaps, lo // m.ppb, altmap)
+                arch_remove_memory(m, tx, lo, hi)
+                raise
             if plan == "single":
                 # 5.13-6.5 kept only nr_vmemmap_pages; removal rebuilt an altmap from it
                 keep = VmemAltmap(lo, hi - 1, altmap.free)
@@ -240,17 +290,24 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
         raise
     tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, mgid))
     if new_node:
-        tx.call("register_node", f"{nid}")
-    tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
+        tx.call("node_set_online", f"{nid}")
+        tx.call("__register_one_node", f"{nid}")
+    tx.call("register_memory_blocks_under_node", f"nid={nid}, pfn {lo:#x}-{hi - 1:#x}")
+    if via == "acpi":
+        # only a resource named "System RAM" gets a firmware map entry (not driver-managed)
+        tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
     tx.call("add_memory_resource", "", "0")
     # auto-online, with the type in auto_online_blocks; failures are not the add's failure
     if m.auto_online != "offline":
         from .memory_block import device_online_block
         for b in range(lo // m.ppb, hi // m.ppb):
             m.tick("online_pages")
+            mark = tx.mark()
             try:
                 device_online_block(m, tx, b, m.auto_online, sub=True)
             except OpFailed as e:
+                # memory_block_online()'s own error path undoes the block's partial online
+                tx.rollback_to(mark)
                 tx.call("online_memory_block", f"memory{b}", f"-{e.errno}: {e.message} (ignored)")
 
 
@@ -264,6 +321,9 @@ def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int
         tx.call("create_altmaps_and_memory_blocks",
                 f"block {b_lo // m.ppb}: altmap base_pfn={b_lo:#x} free={free}")
         try:
+            if should_fail(tx, "altmap"):
+                raise OpFailed("ENOMEM", f"kmemdup() of the vmem_altmap of block {b_lo // m.ppb} failed",
+                               "create_altmaps_and_memory_blocks: params.altmap = kmemdup() returned NULL")
             arch_add_memory(m, tx, nid, b_lo, b_hi, altmap)
         except OpFailed:
             # remove_memory_blocks_and_altmaps() for the blocks already complete;
@@ -278,7 +338,20 @@ def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int
             # force mode: the rest of the pageblock after the memmap is wasted
             m.store.set_range(pad_lo, pad_hi, S.MEMMAP_PAD, tx.journal)
             tx.call("memory_block_memmap_on_memory_pages", "", f"{altmap.free} (force: {pad_hi - pad_lo} pages of padding)")
-        create_memory_block_devices(m, tx, nid, b_lo, b_hi, rid, altmap.free, mgid)
+        try:
+            create_memory_block_devices(m, tx, nid, b_lo, b_hi, rid, altmap.free, mgid)
+        except OpFailed:
+            # arch_remove_memory(cur_start, memblock_size, NULL): without the altmap the
+            # self-hosted memmap pages go to free_pages() instead of vmem_altmap_free()
+            n_self = altmap.alloc
+            tx.journal.dict_del(m.altmaps, b_lo // m.ppb)
+            tx.call("create_altmaps_and_memory_blocks", f"block {b_lo // m.ppb}: create_memory_block_devices failed",
+                    f"arch_remove_memory(cur_start, memblock_size, NULL): {n_self} altmap pages of the "
+                    f"range handed to free_pages() (the buddy now holds pages of unplugged memory)")
+            arch_remove_memory(m, tx, b_lo, b_hi)
+            for d_lo in done:
+                remove_block_and_altmap(m, tx, d_lo)
+            raise
         done.append(b_lo)
 
 
@@ -311,7 +384,10 @@ def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False
                     tx.left_behind.append(
                         f"sections {added[0]}-{added[-1]} (pfn {a:#x}-{b - 1:#x}) stay present with their "
                         f"memmap: __add_pages() does not undo the sections it added")
-                    tx.log("WARNING: CPU: 0 PID: 1 at arch/x86/mm/init_64.c add_pages")
+                if m.arch.name.startswith("x86"):
+                    # x86 add_pages(): WARN_ON_ONCE(ret), once per boot
+                    tx.log_once(m.printed_once, "x86-add_pages",
+                                "WARNING: CPU: 0 PID: 1 at arch/x86/mm/init_64.c add_pages")
                 raise
             added.append(sec)
             if rfc and altmap is not None:
@@ -328,6 +404,13 @@ def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_
     row = {"exists": True, "online": False, "node": nid, "zone": -1, "res": rid,
            "nr_vmemmap": nr_vmemmap, "boot": False, "group": mgid}
     for b in range(b0, b1):
+        if should_fail(tx, "memory_block_devices"):
+            # init_memory_block() failed: the blocks created so far are removed again
+            tx.call("init_memory_block", f"memory{b}", "-ENOMEM")
+            if b > b0:
+                remove_memory_block_devices(m, tx, lo, b * m.ppb)
+            raise OpFailed("ENOMEM", f"creating the memory block device memory{b} failed",
+                           "create_memory_block_devices: init_memory_block() returned -ENOMEM")
         bl.set_row(b, row, tx.journal)
     tx.created_blocks.extend(range(b0, b1))
     tx.call("create_memory_block_devices", f"memory{b0}" + (f"..memory{b1 - 1}" if b1 - b0 > 1 else ""),
@@ -435,7 +518,16 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
     ps = m.page_shift
     tx.call(caller, f"{start:#x}, {size:#x}")
     with tx.nest():
-        check_hotplug_memory_range(m, tx, start, size)
+        try:
+            check_hotplug_memory_range(m, tx, start, size)
+        except OpFailed as e:
+            # every version: BUG_ON(check_hotplug_memory_range(start, size)), not an errno
+            tx.log("------------[ cut here ]------------")
+            tx.log("kernel BUG at mm/memory_hotplug.c!")
+            tx.log("invalid opcode: 0000 [#1] PREEMPT SMP NOPTI")
+            tx.log("RIP: 0010:try_remove_memory")
+            raise KernelBug("mm/memory_hotplug.c", "try_remove_memory: BUG_ON(check_hotplug_memory_range("
+                            "start, size)): " + e.check, e.message) from None
         lo, hi = start >> ps, (start + size) >> ps
         blocks = range(lo // m.ppb, hi // m.ppb)
         missing, boot = _first_missing_or_boot(m, blocks)
@@ -446,7 +538,7 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         for b in blocks:
             if m.blks.online[b]:
                 blo, bhi = m.block_range(b)
-                tx.log(f"removing memory fails, because memory [{blo << ps:#010x}-{(bhi << ps) - 1:#010x}] is onlined")
+                tx.log(f"removing memory fails, because memory [{_pa(blo << ps)}-{_pa((bhi << ps) - 1)}] is onlined")
                 raise OpFailed("EBUSY", f"memory block {b} is online: offline it first",
                                "try_remove_memory: check_memblock_offlined_cb found an online block")
         rule = m.profile.removal_rule
@@ -470,7 +562,8 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
             n_alt = sum(1 for b in blocks if b in m.altmaps)
             if m.memmap_mode != "off" and n_alt:
                 if n_alt != len(blocks):
-                    tx.log("WARNING: memory_blocks_have_altmaps: some blocks have altmaps, some do not")
+                    tx.log_once(m.printed_once, "memory_blocks_have_altmaps",
+                                "WARNING: memory_blocks_have_altmaps: some blocks have altmaps, some do not")
                     raise OpFailed("EINVAL", f"{n_alt} of {len(blocks)} blocks carry their own memmap: "
                                    "a mixed range cannot be removed in one call",
                                    "memory_blocks_have_altmaps: WARN_ON_ONCE(num_memblocks != num_altmaps)")
@@ -490,7 +583,6 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
                 if b in m.altmaps:
                     tx.journal.dict_del(m.altmaps, b)
         _release_resources(m, tx, lo, hi)
-        tx.call("release_mem_region_adjustable", f"{start:#x}, {size:#x}")
         try_offline_node(m, tx)
         _unregister_emptied_groups(m, tx, mgids)
 
@@ -525,9 +617,28 @@ def _rfc_selfhosted(m, b: int) -> bool:
     return bool(m.store.counts(lo, hi)[S.MEMMAP_SELF])
 
 
+def _pa(addr: int) -> str:
+    """printk %pa of a 64-bit phys_addr_t: 0x and 16 zero-padded hex digits."""
+    return f"0x{addr:016x}"
+
+
 def _release_resources(m, tx, lo: int, hi: int) -> None:
-    """release_mem_region_adjustable(): trim or split the System RAM resources."""
-    for r in m.res.overlapping(lo, hi):
+    """release_mem_region_adjustable(): trim or split the one resource holding the range.
+
+    The kernel walks the iomem siblings for a busy resource that contains the whole range
+    and adjusts only that one (free, trim the start, trim the end, or split in two). A
+    removal that spans several resources finds none: nothing is released, silently, and
+    the stale entries keep claiming the range (a later add there meets -EEXIST).
+    """
+    ps = m.page_shift
+    overlapping = list(m.res.overlapping(lo, hi))
+    holder = [r for r in overlapping if r.start_pfn <= lo and hi <= r.end_pfn]
+    if not holder:
+        tx.call("release_mem_region_adjustable", f"{lo << ps:#x}, {(hi - lo) << ps:#x}",
+                "no single busy resource contains the range: nothing released; stale: " +
+                ", ".join(f"[{r.start_pfn << ps:#x}-{(r.end_pfn << ps) - 1:#x}]" for r in overlapping))
+        return
+    for r in holder[:1]:
         rid = r.start_pfn
         tx.journal.dict_del(m.res, rid)
         pieces = []
@@ -540,6 +651,9 @@ def _release_resources(m, tx, lo: int, hi: int) -> None:
             tx.journal.dict_set(m.res, nid, Resource(nid, a, b, r.node, r.via, r.memmap, r.group))
             for blk in range(a // m.ppb, b // m.ppb):
                 m.blks.set("res", blk, nid, tx.journal)
+        how = {0: "freed", 1: "trimmed", 2: "split in two"}[len(pieces)]
+        tx.call("release_mem_region_adjustable", f"{lo << ps:#x}, {(hi - lo) << ps:#x}",
+                f"[{r.start_pfn << ps:#x}-{(r.end_pfn << ps) - 1:#x}] {how}")
 
 
 def try_offline_node(m, tx) -> None:

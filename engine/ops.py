@@ -9,7 +9,7 @@ from .config import AUTO_ONLINE_TYPES, ONLINE_POLICIES, ONLINE_TYPES
 from .errors import OpFailed
 from .model import ZONE_MOVABLE, ZONE_NAMES, zone_index
 from .units import parse_size
-from . import acpi, memory_hotplug as mh, memory_block as mb, page_alloc, virtio_mem
+from . import acpi, fault_inject, memory_hotplug as mh, memory_block as mb, page_alloc, virtio_mem
 from .virtio_mem import TICK_LIMIT_S
 
 KINDS = ("movable", "unmovable", "pinned")
@@ -31,6 +31,7 @@ OP_ARGS: dict[str, dict[str, tuple[str, bool]]] = {
     "tick": {"seconds": ("seconds", True)},
     "set": {"auto_online": ("auto_online", False), "online_policy": ("policy", False),
             "auto_movable_ratio": ("int", False), "memmap_on_memory": ("any", False)},
+    "inject": {"fault": ("fault", True), "errno": ("errno", False), "nth": ("int", False)},
 }
 DEFAULTS = {"hot_add": {"node": 0, "via": "acpi"}, "online": {"type": "online"},
             "alloc": {"node": 0, "kind": "movable"}, "free": {"node": 0, "kind": "movable"}}
@@ -127,6 +128,12 @@ def _convert(key: str, kind: str, value):
             return value
         if kind == "zone":
             return ZONE_NAMES[zone_index(value)]
+        if kind == "fault":
+            if value not in fault_inject.FAULT_NAMES:
+                raise ValueError(f"fault: expected one of {', '.join(fault_inject.FAULT_NAMES)}, got {value!r}")
+            return value
+        if kind == "errno":
+            return fault_inject.parse_errno(value)
         if kind == "kind":
             if value not in KINDS:
                 raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {value!r}")
@@ -172,6 +179,8 @@ def dispatch(m, tx, name: str, args: dict) -> None:
         virtio_mem.resize(m, tx, args["device"], args["requested_size"])
     elif name == "tick":
         virtio_mem.tick(m, tx, args["seconds"])
+    elif name == "inject":
+        fault_inject.do_inject(m, tx, **args)
     else:  # pragma: no cover - parse_op refuses unknown ops
         raise OpFailed("EINVAL", f"unknown op {name}", "dispatch")
     # work the operation queued (an online under the virtio-mem offline threshold) runs now

@@ -93,6 +93,38 @@ def setup_per_zone_wmarks(m, tx) -> None:
         tx.set(m, "min_free_kbytes", min_free_kbytes)
 
 
+# MIGRATE_UNMOVABLE, MOVABLE, RECLAIMABLE, HIGHATOMIC, CMA, ISOLATE: a distribution kernel
+# has CONFIG_CMA and CONFIG_MEMORY_ISOLATION, so six migrate types
+MIGRATE_TYPES = 6
+
+
+def highest_policy_zone(m, current: int) -> int:
+    """check_highest_zone() over the populated zones: policy_zone only ever grows."""
+    for z in m.zones.values():
+        if z.populated() and z.idx != ZONE_MOVABLE and z.idx > current and m.nodes[z.node].online:
+            current = z.idx
+    return current
+
+
+def build_all_zonelists(m, tx) -> None:
+    """build_all_zonelists(): rebuilt when a zone becomes (un)populated; prints its summary.
+
+    "Total pages" is nr_free_zone_pages(GFP_HIGHUSER_MOVABLE): over the populated zones of
+    the fallback zonelist (every online node), managed pages above the high watermark, with
+    the watermarks as they are at that moment (online_pages() rebuilds before it
+    recomputes them, offline_pages() after).
+    """
+    from .model import ZONE_NAMES
+    tx.set(m, "policy_zone", highest_policy_zone(m, m.policy_zone))
+    zones = [z for z in m.zones.values() if z.populated() and m.nodes[z.node].online]
+    total = sum(z.managed - z.wmark_high for z in zones if z.managed > z.wmark_high)
+    nr_online = sum(1 for n in m.nodes.values() if n.online)
+    grouping = "off" if total < m.pageblock_pages * MIGRATE_TYPES else "on"
+    tx.call("build_all_zonelists", "", f"{nr_online} zonelists, {total} pages above high")
+    tx.log(f"Built {nr_online} zonelists, mobility grouping {grouping}.  Total pages: {total}")
+    tx.log(f"Policy zone: {ZONE_NAMES[m.policy_zone]}")
+
+
 # ------------------------------------------------------------------------------------------
 # finding free pages
 # ------------------------------------------------------------------------------------------

@@ -43,6 +43,12 @@ class KernelProfile:
     has_virtio_mem: bool          # drivers/virtio/virtio_mem.c (5.8+)
     auto_online_types: tuple[str, ...]
     altmap_in_block: bool         # self-hosted pages always inside their own block
+    # arm64 prevent_memory_remove_notifier() also refuses offlines whose edges split a leaf
+    # entry of the linear map or the vmemmap (2026, "Reject memory removal that splits a
+    # kernel leaf mapping", Cc stable)
+    arm64_leaf_split_check: bool = False
+    # offline_pages() prints "Offlined Pages N" with pr_info (before 5.12) or pr_debug
+    offlined_pages_info: bool = False
 
 
 _ALL_AUTO = ("offline", "online", "online_kernel", "online_movable")
@@ -59,7 +65,7 @@ RFC_2017 = KernelProfile(
     hotplug_init_flag="reserved", has_nr_memmap_vmstat=False, block_size_rule="pre-4.17",
     has_auto_movable=False, has_memory_groups=False, has_virtio_mem=False,
     auto_online_types=("offline", "online"),
-    altmap_in_block=False,
+    altmap_in_block=False, offlined_pages_info=True,
 )
 V5_13 = replace(
     RFC_2017, name="5.13", version=(5, 13),
@@ -68,6 +74,7 @@ V5_13 = replace(
     vmemmap_counts_present=True, vmemmap_mapping="NULL", offline_kpageflags=("NOPAGE",),
     offline_struct_page="poisoned", block_size_rule="bare-metal-max",
     auto_online_types=_ALL_AUTO, altmap_in_block=True, has_virtio_mem=True,
+    offlined_pages_info=False,
 )
 V6_1 = replace(
     V5_13, name="6.1", version=(6, 1),
@@ -92,8 +99,9 @@ V6_11 = replace(
 )
 V7_2 = replace(
     V6_11, name="7.2", version=(7, 2),
-    summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE)",
-    offline_kpageflags=(),
+    summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE); "
+            "arm64 refuses offlines that would split a linear-map or vmemmap leaf",
+    offline_kpageflags=(), arm64_leaf_split_check=True,
 )
 PROFILE_LIST: tuple[KernelProfile, ...] = (RFC_2017, V5_13, V6_1, V6_6, V6_8, V6_11, V7_2)
 

@@ -20,6 +20,15 @@ class Tx:
     alloc_hint: dict = field(default_factory=dict)
     # memory block devices this operation created (a hot-add's new memoryN), in order
     created_blocks: list[int] = field(default_factory=list)
+    # dynamic debug on: pr_debug()/dev_dbg() lines reach the log (the machine's dyndbg knob)
+    dyndbg: bool = False
+    # armed faults (engine.fault_inject) and how many allocations of each kind this
+    # operation made so far: a fault fires at its Nth page within one operation
+    faults: dict = field(default_factory=dict)
+    fault_counts: dict = field(default_factory=dict)
+    # ratelimited printk sites that already printed in this operation (warn_alloc: one
+    # message per 10 s, so one per operation)
+    ratelimited: set = field(default_factory=set)
 
     def set(self, obj, name: str, value) -> None:
         if getattr(obj, name) != value:
@@ -33,7 +42,31 @@ class Tx:
         self.trail.call(func, args, outcome)
 
     def log(self, line: str) -> None:
+        """printk at the default console level (pr_info and above)."""
         self.trail.log(line)
+
+    def debug(self, line: str) -> None:
+        """pr_debug()/dev_dbg(): printed only with dynamic debug enabled for the site."""
+        if self.dyndbg:
+            self.trail.log(line)
+
+    def log_once(self, once: set, key: str, line: str) -> None:
+        """pr_warn_once()/WARN_ON_ONCE(): once per boot; `once` is the machine's journaled set."""
+        if key in once:
+            return
+        self.journal.record(once.discard, key)
+        once.add(key)
+        self.trail.log(line)
+
+    def mark(self) -> int:
+        """A savepoint: rollback_to(mark) undoes what happened after it (a nested error path)."""
+        return len(self.journal)
+
+    def rollback_to(self, mark: int) -> None:
+        entries = self.journal.entries
+        while len(entries) > mark:
+            fn, args = entries.pop()
+            fn(*args)
 
     def nest(self):
         return self.trail.nest()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import states as S
 from .errors import OpFailed
 from . import page_alloc
+from .fault_inject import should_fail
 
 
 # ------------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def _table_get(m, tx, level: str, idx: int, nid: int) -> None:
     key = (level, idx)
     if key in m.ptables:
         return
-    got = page_alloc.alloc_pages(m, tx, nid, 0, "kernel", S.PAGETABLE)
+    got = None if should_fail(tx, "pgtable") else page_alloc.alloc_pages(m, tx, nid, 0, "kernel", S.PAGETABLE)
     if not got:
         raise OpFailed("ENOMEM", f"vmemmap: no page for a {level.upper()} table on node {nid}",
                        f"vmemmap_{level}_populate: alloc_pages_node(node {nid}, GFP_KERNEL, order 0) "
@@ -165,11 +166,10 @@ def vmemmap_populate_hugepages(m, tx, va_lo: int, va_hi: int, nid: int, altmap) 
             tx.journal.dict_set(m.vmap, ("pmd", u), (pfn, nid_of(m, pfn), "altmap"))
             tx.call("vmemmap_set_pmd", f"{va_str(m, u * pmd)}", f"altmap pfn {pfn:#x}+{pmd_pages}")
         else:
-            got = page_alloc.alloc_pages(m, tx, nid, order, "kernel", S.MEMMAP_OTHER)
+            got = None if should_fail(tx, "vmemmap", pmd_pages) else \
+                page_alloc.alloc_pages(m, tx, nid, order, "kernel", S.MEMMAP_OTHER)
             if not got:
-                if not getattr(tx, "_warned_vmemmap", False):
-                    tx.log(f"vmemmap alloc failure: order:{order}, mode:0x4cc0(GFP_KERNEL|__GFP_RETRY_MAYFAIL), nodemask=(null)")
-                    tx._warned_vmemmap = True
+                warn_alloc(m, tx, order)
                 tx.call("vmemmap_alloc_block_buf", f"PMD_SIZE, node {nid}",
                         "failed: falling back to base pages")
                 lo, hi = max(va_lo, u * pmd), min(va_hi, (u + 1) * pmd)
@@ -202,8 +202,10 @@ def vmemmap_populate_basepages(m, tx, va_lo: int, va_hi: int, nid: int, altmap) 
             tx.journal.dict_set(m.vmap, ("pte", p), (pfn, nid_of(m, pfn), "altmap"))
             tx.call("vmemmap_pte_populate", va_str(m, p * ps), f"altmap pfn {pfn:#x}")
         else:
-            got = page_alloc.alloc_pages(m, tx, nid, 0, "kernel", S.MEMMAP_OTHER)
+            got = None if should_fail(tx, "vmemmap") else \
+                page_alloc.alloc_pages(m, tx, nid, 0, "kernel", S.MEMMAP_OTHER)
             if not got:
+                warn_alloc(m, tx, 0)
                 raise OpFailed("ENOMEM", f"vmemmap: no page for struct pages on node {nid} or its fallbacks",
                                "vmemmap_pte_populate: alloc_pages_node(GFP_KERNEL, order 0) failed "
                                "above the min watermark")
@@ -214,10 +216,37 @@ def vmemmap_populate_basepages(m, tx, va_lo: int, va_hi: int, nid: int, altmap) 
         _child(m, tx, "pte", u, +1)
 
 
+def warn_alloc(m, tx, order: int) -> None:
+    """vmemmap_alloc_block(): warn_alloc(gfp & ~__GFP_NOWARN, NULL, "vmemmap alloc failure:
+    order:%u"), ratelimited (nopage_rs: one per 10 s, so once per operation here)."""
+    if "warn_alloc" in tx.ratelimited:
+        return
+    tx.ratelimited.add("warn_alloc")
+    # the cpuset's mems_allowed: the nodes with memory (N_MEMORY)
+    mems = sorted({z.node for z in m.zones.values() if z.present})
+    tx.log(f"vmemmap alloc failure: order:{order}, mode:0x4cc0(GFP_KERNEL|__GFP_RETRY_MAYFAIL), "
+           f"nodemask=(null),cpuset=/,mems_allowed={_pbl(mems)}")
+
+
+def _pbl(ids: list[int]) -> str:
+    """printk %*pbl: a node list as ranges, "0-1,3"."""
+    out, i = [], 0
+    while i < len(ids):
+        j = i
+        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
+            j += 1
+        out.append(str(ids[i]) if i == j else f"{ids[i]}-{ids[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
 def vmemmap_verify(m, tx, backing_node: int, nid: int, va_lo: int, va_hi: int) -> None:
     """vmemmap_verify(): warn when struct pages land on a distant node."""
     if backing_node != nid and m.distance(backing_node, nid) > 10:
-        tx.log(f"[{va_str(m, va_lo)}-{m.arch.vmemmap_base + va_hi - 1:#x}] potential offnode page_structs")
+        # pr_warn_once("[%lx-%lx] potential offnode page_structs\n", start, end - 1)
+        base = m.arch.vmemmap_base
+        tx.log_once(m.printed_once, "vmemmap_verify",
+                    f"[{base + va_lo:x}-{base + va_hi - 1:x}] potential offnode page_structs")
 
 
 def altmap_alloc(m, tx, altmap, nr_pfns: int) -> int | None:

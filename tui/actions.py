@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine import KNOBS, PROFILES, Machine, MachineConfig, OpResult
+from engine import FAULTS, KNOBS, PROFILES, Machine, MachineConfig, OpResult
 from engine.scenario import Scenario
 from engine.states import CODE
 from tui.formatting import describe_op, format_bytes, one_line, parse_target
@@ -257,6 +257,19 @@ class MachineActions:
 
         self.push_screen(AllocDialog(self.node_ids(), zones, block=here,
                                      initial=last if isinstance(last, dict) else None), done)
+
+    def action_inject(self: MemmapApp) -> None:
+        """Arm or clear a fault (engine.FAULTS) through the inject dialog."""
+        if self.idle_main() is None:
+            return
+        from tui.screens.inject_dialog import InjectDialog
+        machine = self.machine
+
+        def done(answer: dict | None) -> None:
+            if answer:
+                self.run_op(f"inject {answer['fault']}", lambda: machine.apply(answer))
+
+        self.push_screen(InjectDialog(dict(FAULTS), machine.armed_faults()), done)
 
     # -- range operations (chmem-style) ---------------------------------------------------
     def action_mark(self: MemmapApp) -> None:

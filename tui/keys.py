@@ -76,6 +76,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Long-term pin one page in the block under the cursor, or unpin its pinned pages"),
     ActionSpec("alloc", "x", "alloc", "Alloc", "Allocate / free pages…",
                "Allocate or free movable / unmovable pages on a node or zone"),
+    ActionSpec("inject", "exclamation_mark", "inject", "Fault", "Inject a fault…",
+               "Arm a fault: a memory notifier veto (MEM_GOING_ONLINE/OFFLINE with an errno) or a "
+               "failed vmemmap / page-table / memory block / altmap allocation at the Nth page"),
     ActionSpec("profile", "v", "profile", "Profile", "Replay on another kernel profile…",
                "Replay this session's history on a new machine running another kernel profile"),
     ActionSpec("undo", "u,ctrl+z", "undo", "Undo", "Undo", "Undo the last operation", footer=True),

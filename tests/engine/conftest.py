@@ -29,5 +29,7 @@ def refused(res, errno):
 
 @pytest.fixture
 def vm61():
-    """observed-6.1.md: Debian 12 6.1 under QEMU pc, 512 MiB, memmap_on_memory=1."""
-    return machine(profile="6.1", memory=512 * MiB)
+    """observed-6.1.md: Debian 12 6.1 under QEMU pc, 512 MiB, memmap_on_memory=1.
+
+    The recording had debug messages on (its dmesg shows offline_pages()'s pr_debug lines)."""
+    return machine(profile="6.1", memory=512 * MiB, dyndbg=True)

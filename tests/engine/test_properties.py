@@ -114,6 +114,15 @@ class Hotplug(RuleBasedStateMachine):
         if getattr(self, "vmem", None):
             self._apply({"op": "tick", "seconds": seconds})
 
+    @rule(fault=st.sampled_from(["mem_going_online", "mem_going_offline", "vmemmap", "pgtable",
+                                 "memory_block_devices", "altmap", "none"]),
+          nth=st.integers(1, 40), err=st.sampled_from(["EBUSY", "ENOMEM", -22, 0]))
+    def inject(self, fault, nth, err):
+        # faults at random points: every later operation meets them on the kernel's error path
+        notifier = fault.startswith("mem_")
+        self._apply({"op": "inject", "fault": fault, "errno": err if notifier else None,
+                     "nth": None if notifier or fault == "none" else nth})
+
     @invariant()
     def consistent(self):
         if hasattr(self, "m"):
