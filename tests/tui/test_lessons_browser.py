@@ -47,12 +47,27 @@ def test_entries_are_the_built_in_lessons_with_their_step_counts():
 
 
 async def test_browse_filter_start_and_step(ui, make_app):
+    """L and the palette open it; escape leaves the machine; filter; enter boots and plays."""
     seen: list = []
     app = make_app()
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        machine = app.machine
         await pilot.press("L")
         await pilot.pause()
-        assert isinstance(app.screen, LessonsScreen)
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert app.screen.current.name == list_lessons()[2][0]
+        await pilot.press("escape")              # escape: nothing changes
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert app.machine is machine and app.playback is None
+
+        await pilot.press("ctrl+p")              # the palette offers it too
+        await pilot.pause()
+        await pilot.press(*"lesson browser")
+        await wait_for(pilot, lambda: palette_offers(app, "Lesson browser"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonsScreen))
         assert shown_names(app) == [name for name, _, _ in list_lessons()]
         options = app.screen.query_one("#lessons", OptionList)
         assert options.option_count == len(list_lessons())
@@ -98,28 +113,6 @@ async def test_browse_filter_start_and_step(ui, make_app):
     assert len(replaced) == 1 and replaced[0].playback is not None
     assert replaced[0].playback.script.title.startswith("3. Off-node")
     assert len([m for m in seen if isinstance(m, PlaybackStepped)]) == 1
-
-
-async def test_escape_leaves_the_machine_alone_and_palette_opens_it(ui, make_app):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        machine = app.machine
-        await pilot.press("L")
-        await pilot.pause()
-        await pilot.press("down", "down")
-        await pilot.pause()
-        assert app.screen.current.name == list_lessons()[2][0]
-        await pilot.press("escape")
-        await pilot.pause()
-        assert isinstance(app.screen, MainScreen)
-        assert app.machine is machine and app.playback is None
-
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"lesson browser")
-        await wait_for(pilot, lambda: palette_offers(app, "Lesson browser"))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, LessonsScreen))
 
 
 async def test_tiny_terminal_with_the_browser_open(make_app):
