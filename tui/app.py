@@ -18,7 +18,7 @@ from engine import Machine, MachineConfig, OpResult
 from tui.actions import MachineActions
 from tui.commands import MemmapCommands
 from tui.config import Settings
-from tui.formatting import describe_op, format_bytes, one_line
+from tui.formatting import describe_op, format_bytes
 from tui.keys import keymap_from_config
 from tui.job_host import JobHost
 from tui.messages import (MachineReplaced, OpApplied, OpCancelled, OpCrashed, OpRefused,
@@ -269,17 +269,8 @@ class MemmapApp(MachineActions, PlaybackControl, JobHost, ThemedApp):
 
     def on_op_crashed(self, message: OpCrashed) -> None:
         self.job_done()
-        text = one_line(message.error)
         main = self.main_screen
+        self.report_crash(main.log_widget if main is not None else None, message)
         if main is not None:
-            log = main.log_widget
-            log.note(f"✗ {message.label}: engine error: {type(message.error).__name__}: {text}",
-                     style="bold red")
-            lines = message.traceback.rstrip().splitlines()
-            shown = lines if len(lines) <= 13 else [lines[0], "  …"] + lines[-12:]
-            for line in shown:
-                log.note(line, style="red")
             self.after_change(None)
-        self.notify(f"{message.label}: {text}", title="engine error", severity="error",
-                    markup=False)
 

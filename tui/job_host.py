@@ -15,9 +15,11 @@ from textual.app import App
 from textual.message import Message
 
 from engine import Machine
-from tui.messages import Progress
+from tui.formatting import one_line
+from tui.messages import OpCrashed, Progress
 from tui.runner import EngineRunner
 from tui.screens.progress import SHOW_AFTER, ProgressScreen
+from tui.widgets.event_log import EventLog
 
 
 _AppBase = App if TYPE_CHECKING else object
@@ -66,3 +68,16 @@ class JobHost(_AppBase):
     def on_progress(self, message: Progress) -> None:
         if isinstance(self.screen, ProgressScreen):
             self.screen.repaint()
+
+    def report_crash(self, log: EventLog | None, message: OpCrashed) -> None:
+        """The crash net's outcome: what raised and its traceback (first line and last 12) in
+        the log, and one line as a notification; the app carries on."""
+        text = one_line(message.error)
+        if log is not None:
+            log.note(f"✗ {message.label}: engine error: {type(message.error).__name__}: {text}",
+                     style="bold red")
+            lines = message.traceback.rstrip().splitlines()
+            for line in lines if len(lines) <= 13 else [lines[0], "  …"] + lines[-12:]:
+                log.note(line, style="red")
+        self.notify(f"{message.label}: {text}", title="engine error", severity="error",
+                    markup=False)

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 SIZE = (130, 44)
-
-
-async def idle(pilot, app, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    await pilot.pause()
-    while app.busy:
-        assert loop.time() < deadline, "compare step still running"
-        await asyncio.sleep(0.01)
-        await pilot.pause()
-    await pilot.pause()
 
 
 def test_bad_arguments_exit_2(capsys):
@@ -46,12 +33,12 @@ def test_rows_group_blocks_and_mark_differences():
                     ("memory42 nr_vmemmap", "—", 512, True)]
 
 
-async def test_profiles_step_together_and_differences_are_highlighted():
+async def test_profiles_step_together_and_differences_are_highlighted(ui):
     from tui.cmd_compare import build_app
 
     app = build_app(["05b", "--profiles", "6.1,6.8", "--glyphs", "color"])
     async with app.run_test(size=SIZE) as pilot:
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         screen = app.compare_screen
         left, right = app.sides
         assert (left.label, right.label) == ("profile 6.1", "profile 6.8")
@@ -59,13 +46,13 @@ async def test_profiles_step_together_and_differences_are_highlighted():
         assert left.machine.history == right.machine.history == []
 
         await pilot.press("space")
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         assert len(left.machine.history) == len(right.machine.history) == 1
         # the 6.1 driver add of 1 GiB gets no self-hosted memmap; 6.8 splits it per block
         assert "memory40-47 nr_vmemmap" in screen.differing
 
         await pilot.press("full_stop")
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         assert left.playback.position == right.playback.position == 2
         assert left.playback.last.result.errno == "EINVAL" and right.playback.last.result.ok
         assert "step result" in screen.differing and "MemTotal kB" not in screen.differing
@@ -75,18 +62,18 @@ async def test_profiles_step_together_and_differences_are_highlighted():
         assert "-EINVAL" in text.plain[row.start:row.end]
 
         await pilot.press("backspace")
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         assert left.playback.position == right.playback.position == 1
         assert len(left.machine.history) == 1 and len(right.machine.history) == 1
         assert "step result" not in screen.differing
 
 
-async def test_memmap_on_memory_sides_and_start_step():
+async def test_memmap_on_memory_sides_and_start_step(ui):
     from tui.cmd_compare import build_app
 
     app = build_app(["04", "--memmap-on-memory", "on,off", "--step", "1"])
     async with app.run_test(size=(100, 30)) as pilot:
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         left, right = app.sides
         assert (left.label, right.label) == ("memmap_on_memory=on", "memmap_on_memory=off")
         assert left.playback.position == right.playback.position == 1
@@ -134,16 +121,7 @@ def recorder():
     return seen, seen.append
 
 
-async def wait_for(pilot, predicate, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
-        await pilot.pause()
-
-
-async def test_each_side_checks_expect_on_its_own_machine(tmp_path):
+async def test_each_side_checks_expect_on_its_own_machine(ui, tmp_path):
     from tui.cmd_compare import build_app
     from tui.screens.compare import CompareStepped
 
@@ -151,7 +129,7 @@ async def test_each_side_checks_expect_on_its_own_machine(tmp_path):
     app = build_app([scenario(tmp_path), "--profiles", "6.1,6.8"])
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await pilot.press("space")
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         left, right = app.sides
         # 6.1: a 1 GiB add is not one block, so no self-hosted memmap: the fact holds;
         # 6.8 gives every block its own memmap (512 pages): the same fact fails there
@@ -171,7 +149,8 @@ async def test_each_side_checks_expect_on_its_own_machine(tmp_path):
     assert [all(ok for ok, _ in s.marks) for s in stepped[0].steps] == [True, False]
 
 
-async def test_a_long_step_shows_progress_and_esc_restores_both_sides(tmp_path, monkeypatch):
+async def test_a_long_step_shows_progress_and_esc_restores_both_sides(ui, tmp_path,
+                                                                     monkeypatch):
     from tui.cmd_compare import build_app
     from tui.messages import OpCancelled, Progress
     from tui.runner import EngineRunner
@@ -193,13 +172,13 @@ async def test_a_long_step_shows_progress_and_esc_restores_both_sides(tmp_path, 
         left, right = app.sides
         before = [left.machine.fingerprint(), right.machine.fingerprint()]
         await pilot.press("space")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         await pilot.press("space", "backspace")          # keys wait while a step runs
         # cancel once the left side is done and the right one is half-way: the left side's
         # step is taken back too, so both machines are as before
-        await wait_for(pilot, lambda: len(left.machine.history) == 1)
+        await ui.wait_for(pilot, lambda: len(left.machine.history) == 1)
         await pilot.press("escape")
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         assert isinstance(app.screen, CompareScreen)
         assert [left.machine.fingerprint(), right.machine.fingerprint()] == before
         assert left.machine.history == right.machine.history == []
@@ -231,8 +210,8 @@ def test_cancelled_step_back_redoes_the_side_already_undone():
     assert [len(m.history) for m in machines] == [1, 1]
 
 
-async def test_keys_at_parity_help_screenshot_theme_mode_and_grids_together(tmp_path,
-                                                                             monkeypatch):
+async def test_keys_at_parity_help_screenshot_theme_mode_and_grids_together(ui, tmp_path,
+                                                                            monkeypatch):
     import themes
     from tui.cmd_compare import build_app
     from tui.render import to_rich_color
@@ -245,7 +224,7 @@ async def test_keys_at_parity_help_screenshot_theme_mode_and_grids_together(tmp_
     app = build_app([scenario(tmp_path), "--profiles", "6.1,6.8", "--glyphs", "color"])
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("space")
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         screen = app.compare_screen
         left_grid, right_grid = screen.grids()
 
@@ -309,7 +288,8 @@ async def test_keys_at_parity_help_screenshot_theme_mode_and_grids_together(tmp_
         assert isinstance(app.screen, CompareScreen)
 
 
-async def test_the_crash_net_logs_the_traceback_and_compare_goes_on(tmp_path, monkeypatch):
+async def test_the_crash_net_logs_the_traceback_and_compare_goes_on(ui, tmp_path,
+                                                                   monkeypatch):
     import tui.screens.compare as compare
     from tui.cmd_compare import build_app
     from tui.messages import OpCrashed
@@ -322,7 +302,7 @@ async def test_the_crash_net_logs_the_traceback_and_compare_goes_on(tmp_path, mo
     app = build_app([scenario(tmp_path), "--profiles", "6.1,6.8"])
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await pilot.press("space")
-        await idle(pilot, app)
+        await ui.settle(pilot, app)
         log = "\n".join(app.compare_screen.log_widget.plain_lines)
         assert "engine error: RuntimeError: engine bug for the test" in log
         lines = app.compare_screen.log_widget.plain_lines

@@ -3,8 +3,6 @@ lesson's machine through the runner and starts its narration."""
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.widgets import Input, OptionList
 
 from engine.lessons import list_lessons
@@ -13,15 +11,6 @@ from tui.screens.lessons import LessonsScreen, lesson_entries
 from tui.screens.main import MainScreen
 
 SIZE = (110, 36)
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-        await pilot.pause()
 
 
 def palette_offers(app, title: str) -> bool:
@@ -64,10 +53,10 @@ async def test_browse_filter_start_and_step(ui, make_app):
 
         await pilot.press("ctrl+p")              # the palette offers it too
         await pilot.pause()
-        await pilot.press(*"lesson browser")
-        await wait_for(pilot, lambda: palette_offers(app, "Lesson browser"))
+        await pilot.press(*"lesson br")
+        await ui.wait_for(pilot, lambda: palette_offers(app, "Lesson browser"))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, LessonsScreen))
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, LessonsScreen))
         assert shown_names(app) == [name for name, _, _ in list_lessons()]
         options = app.screen.query_one("#lessons", OptionList)
         assert options.option_count == len(list_lessons())

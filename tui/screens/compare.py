@@ -30,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from engine import Cancelled, Machine, MachineConfig, OpResult
-from tui.formatting import human_bytes, one_line
+from tui.formatting import human_bytes
 from tui.job_host import JobHost
 from tui.keys import ActionSpec
 from tui.messages import BlockClicked, OpCancelled, OpCrashed
@@ -377,9 +377,9 @@ class CompareScreen(Screen):
         grid = self.grids()[0]
         geo = self.sides[0].machine.geometry
         per = grid.per_cell
+        zoom = f"1 cell = {per} pfn{'s' if per != 1 else ''} ({human_bytes(per * geo.page_size)})"
         parts = [f"{self.sides[0].label} vs {self.sides[1].label}",
-                 f"running: {facts['running']}" if facts["running"] else "idle",
-                 f"1 cell = {per} pfn{'s' if per != 1 else ''} ({human_bytes(per * geo.page_size)})",
+                 f"running: {facts['running']}" if facts["running"] else "idle", zoom,
                  f"mode {facts['mode']}", f"theme {facts['theme']}",
                  f"{geo.arch} · {human_bytes(geo.page_size)} pages"]
         self.query_one("#cmp-status", Static).update(" │ ".join(parts))
@@ -453,7 +453,8 @@ class CompareScreen(Screen):
             out.append("\n")
             out.append(describe_result(rec.result) + "\n", style="bold green" if ok else "bold red")
             for held, words in rec.marks:
-                out.append(f"{'✓' if held else '✗'} {words}\n", style="green" if held else "red")
+                out.append(f"{'✓' if held else '✗'} {words}\n",
+                           style="green" if held else "red")
         return out
 
 
@@ -593,16 +594,8 @@ class CompareApp(JobHost, ThemedApp):
     def on_op_crashed(self, message: OpCrashed) -> None:
         self.job_done()
         self.pending_steps = 0
-        text = one_line(message.error)
         screen = self.compare_screen
-        if screen is not None:
-            log = screen.log_widget
-            log.note(f"✗ {message.label}: engine error: {type(message.error).__name__}: {text}",
-                     style="bold red")
-            for line in message.traceback.rstrip().splitlines()[-12:]:
-                log.note(line, style="red")
-        self.notify(f"{message.label}: {text}", title="engine error", severity="error",
-                    markup=False)
+        self.report_crash(screen.log_widget if screen is not None else None, message)
 
     def follow_pfn(self) -> int | None:
         """Where the last step acted (its block or its start address), on the left machine."""
