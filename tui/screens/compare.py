@@ -260,6 +260,8 @@ class CompareScreen(Screen):
     CompareScreen #cmp-sides { height: 1fr; }
     CompareScreen .cmp-side { width: 1fr; height: 1fr; }
     CompareScreen #side-left { border-right: solid $primary; }
+    /* the same chrome on both sides, so both grids get the same columns and rows line up */
+    CompareScreen #side-right { padding-left: 1; }
     CompareScreen .cmp-label { height: 1; padding: 0 1; text-style: bold; background: $boost; }
     CompareScreen .cmp-bar { height: 3; padding: 0 1; }
     CompareScreen .cmp-grid { height: 1fr; min-height: 4; }
