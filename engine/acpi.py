@@ -7,6 +7,18 @@ from . import memory_hotplug as mh
 from .memory_block import memory_block_offline, memory_block_online
 
 
+def acpi_memory_device_without_driver(m, tx, start: int, size: int, nid: int) -> None:
+    """A DIMM plug on a kernel built without CONFIG_ACPI_HOTPLUG_MEMORY (Debian's arm64).
+
+    ACPI enumerates the PNP0C80 device, but no driver claims it: acpi_memory_enable_device()
+    never runs, so nothing is added, no memory block appears and nothing fails.
+    """
+    tx.call("acpi_bus_scan", f"PNP0C80 [{start:#x}-{start + size - 1:#x}], node {nid}",
+            "memory device enumerated")
+    tx.call("acpi_bus_attach", "PNP0C80", "no driver bound: CONFIG_ACPI_HOTPLUG_MEMORY is not set, "
+            "so the memory is not added (dax/kmem and virtio-mem are the hotplug paths here)")
+
+
 def acpi_eject(m, tx, start: int, size: int) -> None:
     """acpi_scan_hot_remove(): offline every block of the DIMM (two passes), then remove it.
 

@@ -30,6 +30,27 @@ class ArchProfile:
     vmemmap_base: int          # virtual address of struct page for pfn 0 (for messages)
     mmoo_since: str            # first profile whose arch selects ARCH_MHP_MEMMAP_ON_MEMORY_ENABLE
     default_struct_page: int = 64
+    family: str = "x86"        # "x86" | "arm64" | "ppc64"
+    va_bits: int = 48          # CONFIG_ARM64_VA_BITS (the linear map is half of it)
+    pgtable_levels: int = 4    # CONFIG_PGTABLE_LEVELS of the kernel page tables
+    memstart_align: int = 0    # arm64 ARM64_MEMSTART_ALIGN: memstart_addr rounds down to it
+    pud_block: bool = False    # linear map may use PUD (1 GiB) blocks (arm64: 4K pages only)
+    lmb_size: int = 0          # pseries: ibm,lmb-size, which is also the memory block size
+
+    @property
+    def linear_pte_span(self) -> int:
+        """Bytes of linear map one PTE table page maps (= the PMD block size)."""
+        return self.pt_entries[0] * self.page_size
+
+    @property
+    def linear_pmd_span(self) -> int:
+        """Bytes of linear map one PMD table page maps."""
+        return self.pt_entries[1] * self.linear_pte_span
+
+    @property
+    def linear_pud_span(self) -> int:
+        """Bytes one PUD table page maps (only with 4 levels; 3 levels stop at the PGD)."""
+        return self.pt_entries[2] * self.linear_pmd_span
 
     @property
     def page_size(self) -> int:
@@ -81,14 +102,32 @@ ARM64_4K = ArchProfile(
     frees_pud_tables=True, ram_base=0x40000000,
     zone_limits=(("DMA", 4 * GiB),),
     vmemmap_base=0xFFFFFC0000000000, mmoo_since="5.13",
+    family="arm64", memstart_align=1 * GiB, pud_block=True,
 )
+# 16K pages: SECTION_SIZE_BITS 27 "follows 4K for simplicity" (sparsemem.h); 2048 entries
+# per table, so a PMD block (and a PTE table) maps 32 MiB and a PMD table 64 GiB;
+# HPAGE = PMD = 32 MiB gives pageblock order 11, which is also the largest buddy order
+# (ARCH_FORCE_MAX_ORDER); vmemmap is base pages (ARM64_KERNEL_USES_PMD_MAPS is 4K only);
+# memstart_addr aligns to CONT_PMD (1 GiB); VMEMMAP_START = -(1 << (VA_BITS - 8)).
+ARM64_16K = ArchProfile(
+    name="arm64-16k", page_shift=14, section_bits=27, pmd_shift=25,
+    pageblock_order=11, pageblock_order_nohugetlb=11, max_buddy_order=11,
+    phys_bits=48, phys_bits_la57=52, pt_entries=(2048, 2048, 2048), vmemmap_pmd=False,
+    frees_pud_tables=True, ram_base=0x40000000,
+    zone_limits=(("DMA", 4 * GiB),),
+    vmemmap_base=0xFFFFFF0000000000, mmoo_since="5.13",
+    family="arm64", memstart_align=1 * GiB,
+)
+# 64K pages, 48-bit VA: three levels (PGD of 64 entries, PMD and PTE tables of 8192), so
+# a PTE table maps 512 MiB and a PMD table 4 TiB; memstart aligns to the 512 MiB section.
 ARM64_64K = ArchProfile(
     name="arm64-64k", page_shift=16, section_bits=29, pmd_shift=29,
     pageblock_order=13, pageblock_order_nohugetlb=13, max_buddy_order=13,
     phys_bits=48, phys_bits_la57=52, pt_entries=(8192, 8192, 64), vmemmap_pmd=False,
     frees_pud_tables=True, ram_base=0x40000000,
     zone_limits=(("DMA", 4 * GiB),),
-    vmemmap_base=0xFFFFFC0000000000, mmoo_since="5.13",
+    vmemmap_base=0xFFFFFFC000000000, mmoo_since="5.13",
+    family="arm64", pgtable_levels=3, memstart_align=512 * MiB,
 )
 PPC64_RADIX_64K = Ppc64Radix(
     name="ppc64-radix-64k", page_shift=16, section_bits=24, pmd_shift=21,
@@ -97,11 +136,38 @@ PPC64_RADIX_64K = Ppc64Radix(
     frees_pud_tables=True, ram_base=0,
     zone_limits=(("DMA", 2 * GiB),),
     vmemmap_base=0xC00C000000000000, mmoo_since="6.6",
+    family="ppc64", lmb_size=256 * MiB,
+)
+# radix with 4K pages (a Debian 6.12 ppc64el build): 512-entry tables at every level,
+# PMD = 2 MiB, pageblock = the 2 MiB huge page (order 9), largest buddy order 12
+# (ARCH_FORCE_MAX_ORDER for !PPC_64K_PAGES).
+PPC64_RADIX_4K = Ppc64Radix(
+    name="ppc64-radix-4k", page_shift=12, section_bits=24, pmd_shift=21,
+    pageblock_order=9, pageblock_order_nohugetlb=12, max_buddy_order=12,
+    phys_bits=51, phys_bits_la57=0, pt_entries=(512, 512, 512), vmemmap_pmd=True,
+    frees_pud_tables=True, ram_base=0,
+    zone_limits=(("DMA", 2 * GiB),),
+    vmemmap_base=0xC00C000000000000, mmoo_since="6.6",
+    family="ppc64", lmb_size=256 * MiB,
 )
 
-ARCHES: dict[str, ArchProfile] = {a.name: a for a in (X86_64, ARM64_4K, ARM64_64K, PPC64_RADIX_64K)}
+ARCHES: dict[str, ArchProfile] = {a.name: a for a in (X86_64, ARM64_4K, ARM64_16K, ARM64_64K,
+                                                      PPC64_RADIX_64K, PPC64_RADIX_4K)}
 ARCH_ALIASES = {"x86": "x86_64", "x86-64": "x86_64", "arm64": "arm64-4k", "ppc64": "ppc64-radix-64k",
                 "ppc64le": "ppc64-radix-64k"}
+
+
+def arch_get_mappable_range(arch: ArchProfile, ram_start: int) -> tuple[int, int]:
+    """arch_get_mappable_range(): the physical range the linear map can hold, [start, end].
+
+    arm64: the linear map is [PAGE_OFFSET, PAGE_END), half of the VA space, and starts at
+    memstart_addr (the first RAM rounded down to ARM64_MEMSTART_ALIGN). Elsewhere the
+    generic answer: everything.
+    """
+    if arch.family != "arm64":
+        return 0, (1 << 64) - 1
+    memstart = ram_start // arch.memstart_align * arch.memstart_align
+    return memstart, memstart + (1 << (arch.va_bits - 1)) - 1
 
 
 def get_arch(name: str) -> ArchProfile:
@@ -129,8 +195,8 @@ def probe_memory_block_size(arch: ArchProfile, boot_mem_end: int, hypervisor: bo
     "end-aligned" (4.17: largest power of two <= 2G dividing the end of boot memory) or
     "bare-metal-max" (5.9+: bare metal at >= 64G takes 2G outright, VMs keep the search).
     """
-    if arch.name == "ppc64-radix-64k":
-        return 256 * MiB      # the LMB size pseries firmware usually reports
+    if arch.lmb_size:
+        return arch.lmb_size  # pseries_memory_block_size(): the LMB size firmware reports
     if arch.name != "x86_64":
         return arch.section_size
     if boot_mem_end < 64 * GiB:

@@ -12,6 +12,7 @@ from .units import format_size, parse_size
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 AUTO_ONLINE_TYPES = ("offline",) + ONLINE_TYPES
 ONLINE_POLICIES = ("contig-zones", "auto-movable")
+RODATA_MODES = ("full", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class MachineConfig:
     hugetlb: bool = True                 # CONFIG_HUGETLB_PAGE: pageblock = huge page order
     pageblock_order: int | None = None   # explicit override
     dyndbg: bool = False                 # dynamic debug: pr_debug()/dev_dbg() lines in dmesg
+    rodata: str = "full"                 # rodata=full|on|off (arm64: full maps the linear map with pages)
+    acpi_hotplug_memory: bool = True     # CONFIG_ACPI_HOTPLUG_MEMORY (Debian arm64: not built)
     nodes: tuple[NodeConfig, ...] = field(default_factory=lambda: (NodeConfig(0, 4 * GiB),
                                                                    NodeConfig(1, 0)))
     virtio_mem: tuple[VirtioMemConfig, ...] = ()
@@ -252,7 +255,10 @@ class MachineConfig:
             raise ConfigError(f"{where}.node: at least 128M of boot memory is needed, got {format_size(total)}")
         if total > 16 * (1 << 40):
             raise ConfigError(f"{where}.node: boot memory is limited to 16T in the simulator")
-        for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware", "dyndbg"):
+        if self.rodata not in RODATA_MODES:
+            raise ConfigError(f"{where}.rodata: expected one of {', '.join(RODATA_MODES)}, got {self.rodata!r}")
+        for k in ("movable_node", "hypervisor", "la57", "hugetlb", "auto_movable_numa_aware",
+                  "dyndbg", "acpi_hotplug_memory"):
             if not isinstance(getattr(self, k), bool):
                 raise ConfigError(f"{where}.{k}: expected true or false")
         self._validate_virtio_mem(where, arch, prof, ids)
@@ -364,6 +370,10 @@ KNOBS: list[dict] = [
     _knob("hugetlb", "bool", True, "CONFIG_HUGETLB_PAGE (pageblock order = huge page order)"),
     _knob("pageblock_order", "int", None, "explicit pageblock order (empty: from hugetlb)"),
     _knob("dyndbg", "bool", False, "dynamic debug on for mm/memory_hotplug.c: pr_debug lines in dmesg"),
+    _knob("rodata", "choice", "full", "rodata= (arm64: full maps the linear map with base pages)",
+          list(RODATA_MODES)),
+    _knob("acpi_hotplug_memory", "bool", True,
+          "CONFIG_ACPI_HOTPLUG_MEMORY (off: a DIMM plug binds no driver, as on Debian arm64)"),
     _knob("nodes", "nodes", "0:4G,1:0", "NUMA nodes and their boot memory, e.g. 0:4G,1:0"),
 ]
 

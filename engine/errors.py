@@ -17,6 +17,8 @@ ERRNO_TEXT = {
     "ENOSPC": "No space left on device",
     "EIO": "Input/output error",
     "BUG": "kernel BUG: the machine has stopped",
+    "EOPNOTSUPP": "Operation not supported",
+    "ENOENT": "No such file or directory",
 }
 
 

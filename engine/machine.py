@@ -124,6 +124,10 @@ class Machine:
         self.vmap: dict[tuple[str, int], tuple[int, int, str]] = {}
         # page-table pages of the vmemmap: (level, index) -> (pfn, node, source, children)
         self.ptables: dict[tuple[str, int], tuple[int, int, str, int]] = {}
+        # arm64 linear map of hot-added memory: shared PMD/PUD table pages by (level, span
+        # index) -> (pfn, node), and each section's PTE table pages as pfn runs
+        self.lmap: dict[tuple[str, int], tuple[int, int]] = {}
+        self.lmap_pte: dict[int, tuple[tuple[int, int], ...]] = {}
         self.counters = _Counters()
         self.min_free_kbytes = 0
         self.policy_zone = 0          # mm/mempolicy.c policy_zone (check_highest_zone())
@@ -288,8 +292,13 @@ class Machine:
             self._redoing = False
 
     # convenience wrappers ------------------------------------------------------------------
-    def hot_add(self, size, node: int = 0, start=None, via: str = "acpi") -> OpResult:
-        return self.apply({"op": "hot_add", "size": size, "node": node, "start": start, "via": via})
+    def hot_add(self, size, node: int = 0, start=None, via: str = "acpi",
+                memmap_on_memory: bool | None = None) -> OpResult:
+        """A hot-add step; memmap_on_memory is the dax device attribute (via="kmem" only)."""
+        op = {"op": "hot_add", "size": size, "node": node, "start": start, "via": via}
+        if memmap_on_memory is not None:
+            op["memmap_on_memory"] = memmap_on_memory
+        return self.apply(op)
 
     def online(self, block: int, type: str = "online") -> OpResult:
         return self.apply({"op": "online", "block": block, "type": type})
@@ -595,6 +604,7 @@ class Machine:
         return {"id": r.id, "start": r.start_pfn << ps, "size": (r.end_pfn - r.start_pfn) << ps,
                 "end": r.end_pfn << ps, "start_pfn": r.start_pfn, "end_pfn": r.end_pfn,
                 "node": r.node, "via": r.via, "memmap": r.memmap,
+                "name": r.name, "flags": list(r.flags), "parent": r.owner or None,
                 "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))}
 
     def resource_at(self, pfn: int) -> dict | None:
@@ -663,6 +673,7 @@ class Machine:
         h.update(repr((self.clock_ms, [v.as_dict() for v in self.virtio_mem.values()])).encode())
         h.update(repr(sorted(self.vmap.items())).encode())
         h.update(repr(sorted(self.ptables.items())).encode())
+        h.update(repr((sorted(self.lmap.items()), sorted(self.lmap_pte.items()))).encode())
         h.update(repr(vars(self.counters)).encode())
         h.update(repr((self.auto_online, self.online_policy, self.auto_movable_ratio,
                        self.min_free_kbytes, self.policy_zone)).encode())

@@ -110,6 +110,8 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
     mh.adjust_present_page_count(m, tx, z, present, pfn=lo)
     tx.add(z, "managed", n_free)
     tx.add(z, "free", n_free)
+    # new free pages: an allocation later in this operation may find them (DLPAR's next LMB)
+    tx.alloc_hint.clear()
     tx.call("online_pages", f"pfn={lo:#x}, nr_pages={nr}, zone={z.name}",
             f"{n_free} pages to the buddy" + (f", {nr_vmemmap_rfc} PageVmemmap pages skipped" if nr_vmemmap_rfc else ""))
     if not populated:

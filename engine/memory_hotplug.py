@@ -6,9 +6,13 @@ import numpy as np
 
 from . import states as S
 from .errors import KernelBug, OpFailed
+from .arch import arch_get_mappable_range
 from .model import ZONE_MOVABLE, ZONE_NORMAL, Resource, VmemAltmap, Zone
-from . import sparse
+from . import linear_map, sparse
 from .fault_inject import should_fail
+
+# callers that register a static memory group for the whole device (MHP_NID_IS_MGID)
+STATIC_GROUP_VIAS = ("acpi", "kmem")
 
 
 # ==========================================================================================
@@ -81,17 +85,31 @@ def _overlaps(m, lo: int, hi: int) -> str | None:
 def register_memory_resource(m, tx, start: int, size: int, name: str) -> None:
     """register_memory_resource(): range allowed, then claim it in /proc/iomem."""
     end = start + size
-    top = (1 << m.arch.phys_bits) - 1
-    if not (start < end and end - 1 <= top):
-        tx.log(f"Hotplug memory [{start:#x}-{end:#x}] exceeds maximum addressable range [0x0-{top:#x}]")
-        raise OpFailed("E2BIG", f"[{start:#x}-{end:#x}] is beyond the {m.arch.phys_bits}-bit "
-                       f"physical address space", "mhp_range_allowed: outside mhp_get_pluggable_range()")
+    lo_ok, hi_ok = mhp_get_pluggable_range(m)
+    if not (start < end and start >= lo_ok and end - 1 <= hi_ok):
+        tx.log(f"Hotplug memory [{start:#x}-{end:#x}] exceeds maximum addressable range [{lo_ok:#x}-{hi_ok:#x}]")
+        raise OpFailed("E2BIG", f"[{start:#x}-{end:#x}] is outside the pluggable range "
+                       f"[{lo_ok:#x}-{hi_ok:#x}]" + ("" if m.arch.family != "arm64" else
+                                                     " (the arm64 linear map covers only that)"),
+                       "mhp_range_allowed: outside mhp_get_pluggable_range()")
     who = _overlaps(m, start >> m.page_shift, -(-end >> m.page_shift))
     if who:
         tx.debug(f"Unable to reserve System RAM region: {start:016x}->{end:016x}")
         raise OpFailed("EEXIST", f"[{start:#x}-{end - 1:#x}] overlaps {who}",
                        "register_memory_resource: __request_region conflicts in iomem")
-    tx.call("register_memory_resource", f"{start:#x}, {size:#x}, \"{name}\"", "ok")
+    flags = "IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY" + (
+        "" if name == "System RAM" else " | IORESOURCE_SYSRAM_DRIVER_MANAGED")
+    tx.call("register_memory_resource", f"{start:#x}, {size:#x}, \"{name}\"", flags)
+
+
+def mhp_get_pluggable_range(m) -> tuple[int, int]:
+    """mhp_get_pluggable_range(need_mapping=true): arch_get_mappable_range() within MAX_PHYSMEM_BITS."""
+    max_phys = (1 << m.arch.phys_bits) - 1
+    ram_start = min((lo for nd in m.nodes.values() for lo, _ in nd.boot_ranges), default=0) << m.page_shift
+    lo, hi = arch_get_mappable_range(m.arch, ram_start)
+    if lo > max_phys:
+        return 0, 0
+    return lo, min(hi, max_phys)
 
 
 def check_hotplug_memory_range(m, tx, start: int, size: int) -> None:
@@ -133,28 +151,37 @@ EMPTY_DEVICE_CHECK = {
 
 
 def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tuple[str, ...] = (),
-               name: str | None = None) -> None:
+               name: str | None = None, memmap_flag: bool = False, owner: str = "") -> None:
     """__add_memory() / add_memory_driver_managed() -> add_memory_resource(): all or nothing.
 
-    via: "acpi" (a DIMM), "driver" (dax/kmem) or "virtio_mem". With MHP_NID_IS_MGID in
+    via: "acpi" (a DIMM), "kmem" (dax/kmem), "dlpar" (pseries), "driver" (a generic caller
+    that always asks for MHP_MEMMAP_ON_MEMORY) or "virtio_mem". With MHP_NID_IS_MGID in
     mhp_flags, nid is a memory group id (the group's node is used). Without it, an ACPI or
     dax/kmem add registers its static memory group first, as those drivers do (5.15+).
+    `memmap_flag` is what kmem passes for MHP_MEMMAP_ON_MEMORY (its device attribute);
+    `owner` is the parent resource a driver requested first ("dax0.0" for kmem).
     """
     from . import memory_group as mg
     if name is None:
-        name = "System RAM" if via == "acpi" else "System RAM (kmem)"
-    caller = "acpi_memory_enable_device" if via == "acpi" else "add_memory_driver_managed"
+        name = "System RAM" if via in ("acpi", "dlpar") else "System RAM (kmem)"
+    caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory"}.get(
+        via, "add_memory_driver_managed")
     if not size:
         # the drivers never call add_memory for nothing: they refuse an empty device first
         raise OpFailed("EINVAL", "an empty memory device (size 0) cannot be added",
                        EMPTY_DEVICE_CHECK.get(via, EMPTY_DEVICE_CHECK["acpi"]))
+    static_group = m.profile.has_memory_groups and via in STATIC_GROUP_VIAS
+    flags = [mg.MHP_NID_IS_MGID] if (mg.MHP_NID_IS_MGID in mhp_flags or static_group) else []
+    if via == "driver" or (via == "kmem" and memmap_flag):
+        flags.append("MHP_MEMMAP_ON_MEMORY")
     tx.call(caller, f"start={start:#x}, size={size:#x}, " +
-            (f"mgid={nid}, MHP_NID_IS_MGID" if mg.MHP_NID_IS_MGID in mhp_flags else f"node={nid}"))
+            (f"mgid={nid}" if mg.MHP_NID_IS_MGID in mhp_flags else f"node={nid}") +
+            (f", {' | '.join(flags)}" if flags else ""))
     with tx.nest():
         mgid = -1
         if mg.MHP_NID_IS_MGID in mhp_flags:
             mgid = nid
-        elif m.profile.has_memory_groups and via in ("acpi", "driver") and nid in m.nodes:
+        elif static_group and nid in m.nodes:
             mgid = mg.memory_group_register_static(m, tx, nid, size >> m.page_shift, owner=via)
         try:
             register_memory_resource(m, tx, start, size, name)
@@ -170,7 +197,7 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tupl
                 if nid not in m.nodes:
                     tx.log(f"WARNING: node {nid} was absent from the node_possible_map")
                     raise OpFailed("EINVAL", f"node {nid} does not exist", "node_possible(nid) is false")
-                _add_memory_resource(m, tx, start, size, nid, via, mgid)
+                _add_memory_resource(m, tx, start, size, nid, via, mgid, memmap_flag, owner)
         except OpFailed as e:
             if via == "acpi":
                 acpi_add_memory_failed(m, tx, e)
@@ -202,7 +229,7 @@ def _acpi_instance(m) -> int:
     return len({r.group for r in m.res.values() if r.via == "acpi"})
 
 
-def _memmap_plan(m, tx, size: int, via: str) -> str:
+def _memmap_plan(m, tx, size: int, via: str, memmap_flag: bool = False) -> str:
     """Which placement the profile picks: "rfc", "single", "per-block" or "buddy"."""
     p = m.profile
     ok, why = mhp_supports_memmap_on_memory(m, size)
@@ -213,15 +240,15 @@ def _memmap_plan(m, tx, size: int, via: str) -> str:
         tx.call("add_memory_driver_managed", "MHP_MERGE_RESOURCE | MHP_NID_IS_MGID",
                 "no MHP_MEMMAP_ON_MEMORY: the memmap comes from existing memory")
         return "buddy"
-    if via == "acpi":
-        # the ACPI driver asks only when the core says yes (and from 6.6 the core falls back)
-        flag = ok
-        tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
-                "true" if ok else f"false: {why}")
-    else:
-        flag = True
-        tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
-                "true" if ok else f"false: {why}")
+    if via == "kmem" and not memmap_flag:
+        # dax/kmem passes MHP_NID_IS_MGID only: the memmap comes from the buddy
+        tx.call("add_memory_driver_managed", "MHP_NID_IS_MGID", "no MHP_MEMMAP_ON_MEMORY: memmap from the buddy")
+        return "buddy"
+    tx.call("mhp_supports_memmap_on_memory", f"{size:#x}" if p.memmap_rule != "per-block" else "",
+            "true" if ok else f"false: {why}")
+    # the ACPI driver and pseries DLPAR ask only when the core says yes; a generic driver
+    # (and kmem with its attribute set) always asks
+    flag = ok if via in ("acpi", "dlpar") else True
     if not flag:
         return "buddy"
     if not ok:
@@ -234,7 +261,8 @@ def _memmap_plan(m, tx, size: int, via: str) -> str:
     return "per-block" if p.memmap_rule in ("per-block", "fallback") else "single"
 
 
-def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid: int = -1) -> None:
+def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid: int = -1,
+                         memmap_flag: bool = False, owner: str = "") -> None:
     ps = m.page_shift
     lo, hi = start >> ps, (start + size) >> ps
     node = m.nodes[nid]
@@ -248,7 +276,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
         # memory block devices (the model marks it online now so allocations see it)
         tx.set(node, "online", True)
         tx.call("__try_online_node", f"{nid}, set_node_online=false", "new node: pgdat initialised")
-    plan = _memmap_plan(m, tx, size, via)
+    plan = _memmap_plan(m, tx, size, via, memmap_flag)
     m.blks.ensure(hi // m.ppb + 1, tx.journal)
     # resources are named by their first pfn, so nothing is left counting after a removal
     rid = lo
@@ -288,12 +316,12 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
             tx.set(node, "online", False)
             tx.call("node_set_offline", f"{nid}", "error path")
         raise
-    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, mgid))
+    tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, lo, owner))
     if new_node:
         tx.call("node_set_online", f"{nid}")
         tx.call("__register_one_node", f"{nid}")
     tx.call("register_memory_blocks_under_node", f"nid={nid}, pfn {lo:#x}-{hi - 1:#x}")
-    if via == "acpi":
+    if via in ("acpi", "dlpar"):
         # only a resource named "System RAM" gets a firmware map entry (not driver-managed)
         tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
     tx.call("add_memory_resource", "", "0")
@@ -373,12 +401,15 @@ def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False
             + (f", altmap(base_pfn={altmap.base_pfn:#x}, free={altmap.free})" if altmap else ""))
     added = []
     with tx.nest():
+        # arm64: the linear map first (__create_pgd_mapping), undone if __add_pages fails
+        linear_map.arch_add_linear_mapping(m, tx, lo << m.page_shift, hi << m.page_shift)
         s0, s1 = lo // m.pps, hi // m.pps
         for sec in range(s0, s1):
             m.tick("sparse_add_section", sec - s0, s1 - s0)
             try:
                 sparse.sparse_add_section(m, tx, nid, sec, altmap)
             except OpFailed:
+                linear_map.arch_remove_linear_mapping(m, tx, lo << m.page_shift, hi << m.page_shift)
                 if added:
                     a, b = added[0] * m.pps, (added[-1] + 1) * m.pps
                     tx.left_behind.append(
@@ -437,6 +468,7 @@ def arch_remove_memory(m, tx, lo: int, hi: int) -> None:
             m.tick("sparse_remove_section", sec - s0, s1 - s0)
             if m.secs.present[sec]:
                 sparse.sparse_remove_section(m, tx, sec)
+        linear_map.arch_remove_linear_mapping(m, tx, lo << m.page_shift, hi << m.page_shift)
 
 
 # ==========================================================================================
@@ -592,7 +624,7 @@ def _unregister_emptied_groups(m, tx, mgids) -> None:
     from . import memory_group as mg
     for mgid in sorted(mgids):
         g = m.groups.get(mgid)
-        if g is not None and g.owner in ("acpi", "driver") and not mg.group_blocks(m, mgid):
+        if g is not None and g.owner in STATIC_GROUP_VIAS and not mg.group_blocks(m, mgid):
             mg.memory_group_unregister(m, tx, mgid)
 
 
@@ -648,7 +680,7 @@ def _release_resources(m, tx, lo: int, hi: int) -> None:
             pieces.append((hi, r.end_pfn))
         for i, (a, b) in enumerate(pieces):
             nid = a
-            tx.journal.dict_set(m.res, nid, Resource(nid, a, b, r.node, r.via, r.memmap, r.group))
+            tx.journal.dict_set(m.res, nid, Resource(nid, a, b, r.node, r.via, r.memmap, r.group, r.owner))
             for blk in range(a // m.ppb, b // m.ppb):
                 m.blks.set("res", blk, nid, tx.journal)
         how = {0: "freed", 1: "trimmed", 2: "split in two"}[len(pieces)]

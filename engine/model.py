@@ -74,9 +74,21 @@ class Resource:
     start_pfn: int
     end_pfn: int
     node: int
-    via: str                 # "acpi" | "driver"
+    via: str                 # "acpi" | "driver" | "kmem" | "dlpar"
     memmap: str              # "altmap-range" (rfc, 5.13-6.6) | "altmap-block" (6.8+) | "buddy"
     group: int               # the DIMM it came from (static memory group), split pieces keep it
+    owner: str = ""          # the parent resource a driver requested first ("dax0.0" for kmem)
+
+    @property
+    def name(self) -> str:
+        """The resource name add_memory() registers: driver-managed ones carry the driver's."""
+        return "System RAM" if self.via in ("acpi", "dlpar") else "System RAM (kmem)"
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """register_memory_resource(): busy System RAM, DRIVER_MANAGED unless named "System RAM"."""
+        base = ("IORESOURCE_SYSTEM_RAM", "IORESOURCE_BUSY")
+        return base if self.name == "System RAM" else base + ("IORESOURCE_SYSRAM_DRIVER_MANAGED",)
 
 
 class VmemAltmap:

@@ -14,11 +14,14 @@ from .virtio_mem import TICK_LIMIT_S
 
 KINDS = ("movable", "unmovable", "pinned")
 KIND_CODE = {"movable": S.MOVABLE, "unmovable": S.UNMOVABLE, "pinned": S.PINNED}
+# who calls add_memory: the ACPI memory driver, a generic driver that always asks for
+# MHP_MEMMAP_ON_MEMORY, dax/kmem, or pseries DLPAR (docs/engine-rules-arch.md)
+VIAS = ("acpi", "driver", "kmem", "dlpar")
 
 # op -> {key: (kind, required)}
 OP_ARGS: dict[str, dict[str, tuple[str, bool]]] = {
     "hot_add": {"size": ("size", True), "start": ("addr", False), "node": ("int", False),
-                "via": ("via", False)},
+                "via": ("via", False), "memmap_on_memory": ("bool", False)},
     "online": {"block": ("int", True), "type": ("online_type", False)},
     "offline": {"block": ("int", True)},
     "remove": {"start": ("addr", True), "size": ("size", True)},
@@ -77,6 +80,9 @@ def parse_op(op: dict) -> tuple[str, dict]:
         raise ArgError("pages", "op alloc needs 'pages' or 'leave_free'")
     if name == "alloc" and args.get("pages") is not None and args.get("leave_free") is not None:
         raise ArgError("leave_free", "op alloc takes 'pages' or 'leave_free', not both")
+    if name == "hot_add" and args.get("memmap_on_memory") is not None and args["via"] != "kmem":
+        raise ArgError("memmap_on_memory", "memmap_on_memory is the dax device attribute: "
+                       "it goes with via = \"kmem\" only")
     if name == "set" and len(args) == 0:
         raise ArgError(None, "op set needs one of auto_online, online_policy, auto_movable_ratio")
     return name, args
@@ -111,8 +117,12 @@ def _convert(key: str, kind: str, value):
                 raise ValueError(f"{key}: must be above 0 and at most {TICK_LIMIT_S} (a week)")
             return value
         if kind == "via":
-            if value not in ("acpi", "driver"):
-                raise ValueError(f"via: expected \"acpi\" or \"driver\", got {value!r}")
+            if value not in VIAS:
+                raise ValueError(f"via: expected one of {', '.join(VIAS)}, got {value!r}")
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"{key}: expected true or false, got {value!r}")
             return value
         if kind == "online_type":
             if value not in ONLINE_TYPES:
@@ -154,12 +164,26 @@ def dispatch(m, tx, name: str, args: dict) -> None:
     if name == "hot_add":
         size = args["size"]
         start = args.get("start")
+        explicit_start = start is not None
         if start is None:
             start = mh.auto_start(m, size)
-            tx.call("qemu: device_add pc-dimm", f"addr={start:#x}, size={size:#x}, node={args['node']}")
+            if args["via"] != "dlpar":
+                tx.call("qemu: device_add " + ("nvdimm/cxl (dax region)" if args["via"] == "kmem" else "pc-dimm"),
+                        f"addr={start:#x}, size={size:#x}, node={args['node']}")
         args["start"] = start
         _check_device_regions(m, start, size)
-        mh.add_memory(m, tx, start, size, args["node"], args["via"])
+        via = args["via"]
+        if via == "kmem":
+            from . import dax_kmem
+            dax_kmem.dev_dax_kmem_probe(m, tx, start, size, args["node"],
+                                        bool(args.get("memmap_on_memory")))
+        elif via == "dlpar":
+            from . import pseries
+            pseries.dlpar_memory_add(m, tx, start, size, args["node"], explicit_start)
+        elif via == "acpi" and not m.config.acpi_hotplug_memory:
+            acpi.acpi_memory_device_without_driver(m, tx, start, size, args["node"])
+        else:
+            mh.add_memory(m, tx, start, size, args["node"], via)
     elif name == "online":
         mb.state_store(m, tx, args["block"], args["type"])
     elif name == "offline":
@@ -168,7 +192,11 @@ def dispatch(m, tx, name: str, args: dict) -> None:
         _check_not_virtio_mem(m, args["start"], args["size"])
         mh.try_remove_memory(m, tx, args["start"], args["size"])
     elif name == "eject":
-        acpi.acpi_eject(m, tx, args["start"], args["size"])
+        if _is_dlpar(m, args["start"], args["size"]):
+            from . import pseries
+            pseries.dlpar_memory_remove_by_ic(m, tx, args["start"], args["size"])
+        else:
+            acpi.acpi_eject(m, tx, args["start"], args["size"])
     elif name == "alloc":
         do_alloc(m, tx, **args)
     elif name == "free":
@@ -202,6 +230,12 @@ def _check_not_virtio_mem(m, start: int, size: int) -> None:
             raise OpFailed("EINVAL", f"memory of virtio-mem device {dev!r} is added and removed by its "
                            f"driver: resize the device instead",
                            "virtio-mem memory is driver-managed (only the driver calls remove_memory)")
+
+
+def _is_dlpar(m, start: int, size: int) -> bool:
+    """Whether an eject names LMBs added through DLPAR (then it is a DLPAR remove)."""
+    lo, hi = start >> m.page_shift, (start + size) >> m.page_shift
+    return any(r.via == "dlpar" and r.start_pfn < hi and lo < r.end_pfn for r in m.res.values())
 
 
 # ------------------------------------------------------------------------------------------

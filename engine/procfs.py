@@ -140,23 +140,26 @@ def vmstat(m) -> dict:
 
 
 def iomem(m) -> list[tuple[int, int, str]]:
+    """/proc/iomem's RAM entries in address order; a driver's parent region (kmem's
+    "daxX.Y", requested before add_memory_driver_managed) comes before its child."""
     ps = m.page_shift
     out = []
     for nd in m.nodes.values():
         for lo, hi in nd.boot_ranges:
-            out.append((lo << ps, (hi << ps) - 1, "System RAM"))
+            out.append((lo << ps, (hi << ps) - 1, 0, "System RAM"))
     vmem = []
     for r in m.res.values():
         if r.via == "virtio_mem":
             vmem.append((r.start_pfn << ps, r.end_pfn << ps))
             continue
-        name = "System RAM" if r.via == "acpi" else "System RAM (kmem)"
-        out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, name))
+        if r.owner:
+            out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, 0, r.owner))
+        out.append((r.start_pfn << ps, (r.end_pfn << ps) - 1, 1 if r.owner else 0, r.name))
     # virtio-mem: the device's parent resource (named after the device) holds its System RAM,
-    # adjacent pieces merged (MHP_MERGE_RESOURCE); children are indented as in /proc/iomem
+    # adjacent pieces merged (MHP_MERGE_RESOURCE)
     from .virtio_mem import RESOURCE_NAME
     for vm in m.virtio_mem.values():
-        out.append((vm.addr, vm.addr + vm.region_size - 1, vm.name))
+        out.append((vm.addr, vm.addr + vm.region_size - 1, 0, vm.name))
         mine = sorted((a, b) for a, b in vmem if vm.addr <= a < vm.addr + vm.region_size)
         merged: list[list[int]] = []
         for a, b in mine:
@@ -164,5 +167,6 @@ def iomem(m) -> list[tuple[int, int, str]]:
                 merged[-1][1] = b
             else:
                 merged.append([a, b])
-        out += [(a, b - 1, "  " + RESOURCE_NAME) for a, b in merged]
-    return sorted(out, key=lambda e: (e[0], -e[1]))
+        out += [(a, b - 1, 1, RESOURCE_NAME) for a, b in merged]
+    # a parent before its children (the /proc/iomem writer indents them by containment)
+    return [(a, b, name) for a, b, depth, name in sorted(out, key=lambda e: (e[0], e[2], -e[1]))]

@@ -49,6 +49,18 @@ class KernelProfile:
     arm64_leaf_split_check: bool = False
     # offline_pages() prints "Offlined Pages N" with pr_info (before 5.12) or pr_debug
     offlined_pages_info: bool = False
+    # -- callers and architectures (docs/engine-rules-arch.md) --------------------------
+    # drivers/dax/kmem.c passes MHP_MEMMAP_ON_MEMORY when the device's memmap_on_memory
+    # attribute is set (6.8+); before, it never asks and the attribute does not exist
+    kmem_memmap_attr: bool = False
+    # ppc64 radix vmemmap for an add: "psize-2m" (<6.6, init_64.c vmemmap_populate with
+    # mmu_vmemmap_psize = 2M: altmap first, RAM fallback), "pmd-if-none" (6.6+,
+    # radix__vmemmap_populate: a PMD wherever the entry is empty; altmap only when aligned
+    # and inside the device), "pmd-if-aligned" (the later fix: an unaligned start maps base pages)
+    ppc_vmemmap_rule: str = "psize-2m"
+    # arm64 __pgd_pgtable_alloc() failing during a hot-add: "bug" (BUG_ON, 6.1 and long after)
+    # or "enomem" (the 2025 error-propagation series: arch_add_memory returns -ENOMEM)
+    arm64_pgtable_alloc_fail: str = "bug"
 
 
 _ALL_AUTO = ("offline", "online", "online_kernel", "online_movable")
@@ -83,13 +95,15 @@ V6_1 = replace(
 )
 V6_6 = replace(
     V6_1, name="6.6", version=(6, 6),
-    summary="force mode (pageblock padding), per-block mem->altmap, unsupported adds fall back",
-    memmap_rule="fallback", has_force=True,
+    summary="force mode (pageblock padding), per-block mem->altmap, unsupported adds fall back; "
+            "ppc64 radix gets memmap_on_memory and radix__vmemmap_populate",
+    memmap_rule="fallback", has_force=True, ppc_vmemmap_rule="pmd-if-none",
 )
 V6_8 = replace(
     V6_6, name="6.8", version=(6, 8),
-    summary="multi-block adds split per block (create_altmaps_and_memory_blocks), altmap-aware removal",
-    memmap_rule="per-block", removal_rule="altmap-blocks",
+    summary="multi-block adds split per block (create_altmaps_and_memory_blocks), altmap-aware removal; "
+            "dax devices get memmap_on_memory and kmem passes MHP_MEMMAP_ON_MEMORY",
+    memmap_rule="per-block", removal_rule="altmap-blocks", kmem_memmap_attr=True,
 )
 V6_11 = replace(
     V6_8, name="6.11", version=(6, 11),
@@ -100,8 +114,11 @@ V6_11 = replace(
 V7_2 = replace(
     V6_11, name="7.2", version=(7, 2),
     summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE); "
-            "arm64 refuses offlines that would split a linear-map or vmemmap leaf",
-    offline_kpageflags=(), arm64_leaf_split_check=True,
+            "arm64 refuses offlines that would split a linear-map or vmemmap leaf; "
+            "ppc64 radix maps a vmemmap PMD only at an aligned start; arm64 page-table "
+            "allocation failures in a hot-add return -ENOMEM instead of BUG",
+    offline_kpageflags=(), arm64_leaf_split_check=True, ppc_vmemmap_rule="pmd-if-aligned",
+    arm64_pgtable_alloc_fail="enomem",
 )
 PROFILE_LIST: tuple[KernelProfile, ...] = (RFC_2017, V5_13, V6_1, V6_6, V6_8, V6_11, V7_2)
 

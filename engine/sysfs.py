@@ -362,7 +362,14 @@ def _proc_vmstat(m, per_node: dict) -> str:
 
 
 def _proc_iomem(m) -> str:
-    return "".join(f"{s:08x}-{e:08x} : {name}\n" for s, e, name in m.iomem())
+    """r_show(): two spaces of indent per level of nesting (a child lies inside its parent)."""
+    lines, stack = [], []
+    for s, e, name in m.iomem():
+        while stack and not (stack[-1][0] <= s and e <= stack[-1][1]):
+            stack.pop()
+        lines.append(f"{'  ' * len(stack)}{s:08x}-{e:08x} : {name}\n")
+        stack.append((s, e))
+    return "".join(lines)
 
 
 def render_files(m) -> dict[str, str | Link]:

@@ -29,9 +29,9 @@ def uses_pmd(m, va_lo: int, va_hi: int) -> bool:
     a = m.arch
     if not a.vmemmap_pmd:
         return False
-    if a.name.startswith("ppc64"):
-        # radix maps a PMD only where the range covers one
-        return va_hi - va_lo >= a.pmd_size
+    if a.family == "ppc64":
+        # radix maps the vmemmap with 2 MiB pages (boot memory; adds: radix_vmemmap_populate)
+        return True
     # x86/arm64: base pages only for less than a section's memmap (subsection adds)
     return va_hi - va_lo >= m.pps * m.struct_page_size
 
@@ -131,6 +131,9 @@ def _ensure_pmd_entry_tables(m, tx, u: int, nid: int) -> None:
 # ------------------------------------------------------------------------------------------
 def vmemmap_populate(m, tx, va_lo: int, va_hi: int, nid: int, altmap) -> None:
     """vmemmap_populate(): map the struct pages of [va_lo, va_hi), PMD or base pages."""
+    if m.arch.family == "ppc64":
+        radix_vmemmap_populate(m, tx, va_lo, va_hi, nid, altmap)
+        return
     if uses_pmd(m, va_lo, va_hi):
         vmemmap_populate_hugepages(m, tx, va_lo, va_hi, nid, altmap)
     else:
@@ -140,6 +143,71 @@ def vmemmap_populate(m, tx, va_lo: int, va_hi: int, nid: int, altmap) -> None:
             raise OpFailed("ENOMEM", "no cpu support for altmap allocations",
                            "x86 vmemmap_populate: an altmap needs PMD mappings")
         vmemmap_populate_basepages(m, tx, va_lo, va_hi, nid, use_altmap)
+
+
+def altmap_cross_boundary(m, altmap, va: int, size: int) -> bool:
+    """altmap_cross_boundary(): the struct pages at [va, va+size) describe pfns outside the device."""
+    first = va // m.struct_page_size
+    last = first + size // m.struct_page_size - 1
+    return last > altmap.end_pfn or first < altmap.base_pfn
+
+
+def radix_vmemmap_populate(m, tx, va_lo: int, va_hi: int, nid: int, altmap) -> None:
+    """ppc64 radix vmemmap, by profile.
+
+    psize-2m (<6.6, init_64.c vmemmap_populate): 2 MiB pages (mmu_vmemmap_psize), altmap
+    first then RAM, no base-page fallback. pmd-if-none (6.6, radix__vmemmap_populate): a
+    PMD from RAM wherever the entry is empty, even for a memmap smaller than 2 MiB; with an
+    altmap only at an aligned address inside the device, else base pages. pmd-if-aligned
+    (the later fix): an unaligned start takes base pages for classic adds too.
+    """
+    rule = m.profile.ppc_vmemmap_rule
+    pmd = m.arch.pmd_size
+    pmd_pages = pmd // m.page_size
+    pmd_table, _ = _spans(m)
+    addr = va_lo // m.page_size * m.page_size
+    while addr < va_hi:
+        u = addr // pmd
+        nxt = min(va_hi, (u + 1) * pmd)
+        _ensure_pmd_entry_tables(m, tx, u, nid)
+        if ("pmd", u) in m.vmap:
+            addr = nxt          # a leaf maps it already (vmemmap_populated / vmemmap_check_pmd)
+            continue
+        base = ("pte", u) in m.ptables
+        if not base and rule != "psize-2m":
+            unaligned = addr % pmd != 0
+            if (rule == "pmd-if-aligned" and unaligned) or \
+                    (altmap is not None and (unaligned or altmap_cross_boundary(m, altmap, u * pmd, pmd))):
+                base = True
+        if base:
+            # base pages; the altmap only where the page's struct pages stay inside the device
+            am = altmap if altmap is not None and not altmap_cross_boundary(m, altmap, addr, m.page_size) else None
+            vmemmap_populate_basepages(m, tx, addr, nxt, nid, am)
+            addr = nxt
+            continue
+        pfn = src = None
+        if altmap is not None and not altmap_cross_boundary(m, altmap, u * pmd, pmd):
+            pfn = altmap_alloc(m, tx, altmap, pmd_pages)
+            src = "altmap" if pfn is not None else None
+        if pfn is None:
+            got = page_alloc.alloc_pages(m, tx, nid, pmd_pages.bit_length() - 1, "kernel", S.MEMMAP_OTHER)
+            if got:
+                pfn, src = got[0][0], "buddy"
+                nid_b = got[0][1].node
+        if pfn is None:
+            if rule == "psize-2m":
+                raise OpFailed("ENOMEM", f"vmemmap: no free 2 MiB block for struct pages on node {nid}",
+                               "vmemmap_populate (init_64.c): vmemmap_alloc_block_buf(2M) failed; "
+                               "no base-page fallback before 6.6")
+            vmemmap_populate_basepages(m, tx, addr, nxt, nid, None)
+            addr = nxt
+            continue
+        node = nid_b if src == "buddy" else nid_of(m, pfn)
+        tx.journal.dict_set(m.vmap, ("pmd", u), (pfn, node, src))
+        tx.call("vmemmap_set_pmd" if rule != "psize-2m" else "vmemmap_create_mapping",
+                f"{va_str(m, u * pmd)}", f"{src} pfn {pfn:#x}+{pmd_pages}")
+        _child(m, tx, "pmd", (u * pmd) // pmd_table, +1)
+        addr = nxt
 
 
 def vmemmap_populate_hugepages(m, tx, va_lo: int, va_hi: int, nid: int, altmap) -> None:

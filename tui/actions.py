@@ -149,7 +149,8 @@ class MachineActions:
                         lambda: machine.hot_add(**kwargs))
 
         self.push_screen(HotAddDialog(self.node_ids(), default, format_bytes(geo.block_size),
-                                      initial=last if isinstance(last, dict) else None), done)
+                                      initial=last if isinstance(last, dict) else None,
+                                      acpi_driver=self.config.acpi_hotplug_memory), done)
 
     def action_online(self: MemmapApp) -> None:
         main = self.idle_main()
@@ -600,6 +601,11 @@ class MachineActions:
         main.set_mode(self.mode)
         self.refresh_status()
         self.notify(f"grid mode: {MODE_WORDS[self.mode]}", timeout=2)
+
+    def action_toggle_crosshair(self: MemmapApp) -> None:
+        main = self.main_screen
+        if main is not None:
+            self.notify(f"crosshair {'on' if main.toggle_crosshair() else 'off'}", timeout=2)
 
     def action_cycle_theme(self: MemmapApp) -> None:
         name = self.cycle_theme()

@@ -32,6 +32,9 @@ def _run_parser() -> argparse.ArgumentParser:
                                 description="Run a scenario headless and print what happened.")
     p.add_argument("file", help="scenario file (TOML)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print each step's kernel call trail, every dmesg line and pfn run, "
+                        "and the blocks and zones after it (what --json has)")
     p.add_argument("--profile", help="override the scenario's kernel profile")
     return p
 
@@ -54,7 +57,7 @@ def cmd_run(argv: list[str]) -> int:
         sys.stdout.write("\n")
     else:
         from .text_report import print_report
-        print_report(doc)
+        print_report(doc, verbose=args.verbose)
     return 0
 
 

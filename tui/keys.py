@@ -91,6 +91,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("backing", "b", "backing", "Backing", "Show memmap backing",
                "Highlight the pfns holding the memmap of the section under the cursor "
                "(on a memmap page: the pfns it describes); again to clear", footer=True),
+    ActionSpec("crosshair", "number_sign", "toggle_crosshair", "Cross", "Toggle the crosshair",
+               "Show or hide a crosshair on the cursor's line and column (to find it from afar)"),
     ActionSpec("cycle_mode", "c", "cycle_mode", "Mode", "Cycle colour / glyph / ascii",
                "Cycle the grid between colour, glyph and ASCII drawing"),
     ActionSpec("cycle_theme", "t", "cycle_theme", "Theme", "Cycle theme", "Switch to the next theme"),
@@ -137,7 +139,7 @@ def display_keys(spec: ActionSpec, keymap: dict[str, str] | None = None) -> str:
 
 _PRETTY = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "space": "space",
            "right_square_bracket": "]", "left_square_bracket": "[",
-           "full_stop": ".", "comma": ",", "backspace": "backspace"}
+           "full_stop": ".", "comma": ",", "backspace": "backspace", "number_sign": "#"}
 
 
 def _pretty(key: str) -> str:

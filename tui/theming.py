@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from textual.app import App
 
 import themes
+from tui.textual_compat import command_palette_class
+from tui.theme_picker import AppThemeProvider
 from tui.widgets.pfn_grid import PfnGrid
 
 MODES = ("color", "glyph", "ascii")
@@ -56,6 +58,12 @@ class ThemedApp(App):
 
     def theme_names(self) -> list[str]:
         return themes.available()
+
+    def search_themes(self) -> None:
+        """Textual's theme picker ("Theme" in ctrl+p), offering our themes: Textual's own have
+        no state colours for the grid."""
+        self.push_screen(command_palette_class()(providers=[AppThemeProvider],
+                                                 placeholder="Search for themes…"))
 
     def apply_theme(self, name: str | None) -> bool:
         """Switch to theme `name` (None: the default); a one-line notice when it cannot."""

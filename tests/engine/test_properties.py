@@ -17,9 +17,11 @@ EXAMPLES = int(os.environ.get("MEMMAP_HYPOTHESIS_EXAMPLES", "40"))
 class Hotplug(RuleBasedStateMachine):
     @initialize(profile=st.sampled_from(PROFILES), mmoo=st.sampled_from([True, False, "force"]),
                 hugetlb=st.booleans(), two_nodes=st.booleans(),
-                arch=st.sampled_from(["x86_64", "x86_64", "arm64-4k", "ppc64-radix-64k"]),
+                arch=st.sampled_from(["x86_64", "x86_64", "arm64-4k", "arm64-16k", "ppc64-radix-64k",
+                                      "ppc64-radix-4k"]),
+                rodata=st.sampled_from(["full", "on"]),
                 vmem=st.sampled_from([None, None, 2 * MiB, 256 * MiB]))
-    def boot(self, profile, mmoo, hugetlb, two_nodes, arch, vmem):
+    def boot(self, profile, mmoo, hugetlb, two_nodes, arch, rodata, vmem):
         if mmoo == "force" and profile not in ("6.6", "6.8", "6.11", "7.2"):
             mmoo = True
         if arch.startswith("ppc") and profile in ("rfc-2017", "5.13", "6.1"):
@@ -29,7 +31,7 @@ class Hotplug(RuleBasedStateMachine):
         self.vmem = vmem if profile != "rfc-2017" else None
         devs = (VirtioMemConfig("vmem0", 1 * GiB, block_size=self.vmem),) if self.vmem else ()
         self.m = Machine(MachineConfig(profile=profile, memmap_on_memory=mmoo, hugetlb=hugetlb,
-                                       arch=arch, nodes=nodes, virtio_mem=devs))
+                                       arch=arch, nodes=nodes, rodata=rodata, virtio_mem=devs))
         self.bs = self.m.block_size
 
     def _apply(self, op):
@@ -50,9 +52,13 @@ class Hotplug(RuleBasedStateMachine):
         return [b["id"] for b in self.m.blocks()
                 if (boot or not b["boot"]) and (online is None or (b["state"] == "online") == online)]
 
-    @rule(nblocks=st.integers(1, 4), node=st.integers(0, 1), via=st.sampled_from(["acpi", "driver"]))
-    def hot_add(self, nblocks, node, via):
-        self._apply({"op": "hot_add", "size": nblocks * self.bs, "node": node, "via": via})
+    @rule(nblocks=st.integers(1, 4), node=st.integers(0, 1),
+          via=st.sampled_from(["acpi", "driver", "kmem", "dlpar"]), dax_mmoo=st.booleans())
+    def hot_add(self, nblocks, node, via, dax_mmoo):
+        op = {"op": "hot_add", "size": nblocks * self.bs, "node": node, "via": via}
+        if via == "kmem":
+            op["memmap_on_memory"] = dax_mmoo
+        self._apply(op)
 
     @rule(data=st.data(), t=st.sampled_from(["online", "online_kernel", "online_movable"]))
     def online(self, data, t):
@@ -80,7 +86,7 @@ class Hotplug(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def eject(self, data):
-        res = [r for r in self.m.resources() if r["via"] == "acpi"]
+        res = [r for r in self.m.resources() if r["via"] in ("acpi", "dlpar")]
         if res:
             r = data.draw(st.sampled_from(res))
             self._apply({"op": "eject", "start": r["start"], "size": r["size"]})

@@ -337,7 +337,7 @@ def test_virtio_mem_create_resource_and_merged_system_ram_in_iomem():
     ok(m.resize("vmem0", 384 * MiB))
     io = [e for e in m.iomem() if e[0] >= 4 * GiB]
     assert io == [(4 * GiB, 8 * GiB - 1, "virtio0"),
-                  (4 * GiB, 4 * GiB + 384 * MiB - 1, "  System RAM (virtio_mem)")]
+                  (4 * GiB, 4 * GiB + 384 * MiB - 1, "System RAM (virtio_mem)")]
 
 
 def test_undo_and_redo_of_a_resize():

@@ -54,6 +54,30 @@ async def test_hot_add_dialog_adds_memory_and_logs_kernel_steps(ui, make_app):
             app.machine.blocks(), key=lambda b: b["start_pfn"])
 
 
+async def test_hot_add_dialog_offers_kmem_with_its_dax_attribute(ui, make_app):
+    from textual.widgets import Checkbox, Static
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, HotAddDialog)
+        assert [v for _, v in HotAddDialog.VIAS] == ["acpi", "driver", "kmem", "dlpar"]
+        assert "ACPI_HOTPLUG_MEMORY=y" in str(dialog.query_one("#acpi-note", Static).render())
+        dialog.query_one("#size", Input).value = "1G"
+        dialog.query_one("#memmap_on_memory", Checkbox).value = True
+        await pilot.press("enter")                   # acpi with the dax attribute: refused
+        await pilot.pause()
+        assert isinstance(app.screen, HotAddDialog)
+        assert "kmem" in str(dialog.query_one("#error", Static).render())
+        dialog.query_one("#via", Select).value = 2   # kmem
+        await pilot.pause()
+        await pilot.press("enter")
+        await ui.settle(pilot, app)
+        res = app.machine.resources()
+        assert len(res) == 1 and res[0]["via"] == "kmem" and res[0]["memmap"] == "altmap-block"
+
+
 async def test_bad_size_is_refused_not_crashed(ui, make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

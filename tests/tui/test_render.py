@@ -111,11 +111,17 @@ def test_cursor_and_highlight(palette):
     assert glyph[1][1].reverse and glyph[1][1].color == colour("grid-backing")
     assert glyph[3][1].reverse and glyph[3][1].bold and glyph[3][1].color == colour("grid-cursor")
     assert not glyph[0][1].reverse
-    # Color mode: the cursor paints the half of the cell its pfn is in.
+    # Color mode: the cursor is a whole cell in reverse video (cursor colour behind an
+    # arrow in the background colour) pointing at the half its pfn is in.
     color = cells_of(render_row(CellRow.of(codes), CellRow.of(codes), mode="color",
                                 palette=palette, cursor=(2, 1)))
-    assert color[2][1].bgcolor == colour("grid-cursor")
-    assert color[2][1].color == colour("free")
+    assert color[2][0] == "▼" and color[2][1].bold
+    assert color[2][1].bgcolor == colour("grid-cursor") and color[2][1].color == BASE.bgcolor
+    upper = cells_of(render_row(CellRow.of(codes), CellRow.of(codes), mode="color",
+                                palette=palette, cursor=(2, 0)))
+    assert upper[2][0] == "▲" and upper[2][1].bgcolor == colour("grid-cursor")
+    assert [c for c, _ in upper[:2] + upper[3:]] == [HALF_BLOCK] * 3
+    assert upper[1][1].color == colour("free")
 
 
 def test_every_segment_has_a_style_and_survives_no_color(palette):
@@ -153,11 +159,92 @@ def test_highlight_mask_marks_overlapping_cells():
     assert highlight_mask(200, 300, 1, starts, ends) is None
 
 
+def test_crosshair_tints_the_cursor_column_and_line_keeping_states_apart(palette):
+    from tui.render.palette import CROSS_TINT
+
+    codes = [CODE["free"], CODE["movable"], CODE["free"], CODE["offline"]]
+    plain = cells_of(render_row(CellRow.of(codes), CellRow.of(codes), mode="color", palette=palette))
+    column = cells_of(render_row(CellRow.of(codes), CellRow.of(codes), mode="color",
+                                 palette=palette, cross_col=1))
+    # only the crosshair's column changes, and it keeps its glyph
+    assert [c for c, _ in column] == [c for c, _ in plain]
+    assert column[0][1] == plain[0][1] and column[2][1] == plain[2][1]
+    assert column[1][1].color != plain[1][1].color
+    assert column[1][1].color == palette.tint(colour("movable"))
+    # a tint moves a colour towards the cursor colour by CROSS_TINT, no further
+    r, g, b = palette.tint(Color.parse("#000000")).get_truecolor()
+    assert (r, g, b) == tuple(round(255 * CROSS_TINT) for _ in range(3))
+    # on the cursor's line every cell is tinted; two states stay two colours
+    row = cells_of(render_row(CellRow.of(codes), mode="glyph", palette=palette, cross_row=True,
+                              label="00 "))
+    assert row[0][1].reverse                      # the gutter label of the cursor's line
+    cells = row[3:]
+    assert all(style.bgcolor == palette.tint(BASE.bgcolor) for _, style in cells)
+    assert cells[0][1].color == colour("free") and cells[1][1].color == colour("movable")
+
+
 def test_section_header_text():
     text = format_section_header(32, 0x100000, 0x108000, block=32, node=0, zone="Movable")
     assert text == "section 32 · block 32 · pfn 0x100000–0x107fff · node 0 · Movable"
     assert format_section_header(5, 0, 8, block=5, node=1, online=False).endswith("node 1 · offline")
     assert format_section_header(32, 0, 64, nr_sections=4).startswith("sections 32–35 (4)")
+
+
+def test_section_header_abbreviates_word_by_word_to_fit_any_width():
+    from tui.render.labels import section_header_ladder
+
+    facts = dict(block=32, node=0, zone="Movable")
+    ladder = section_header_ladder(32, 0x100000, 0x108000, **facts)
+    assert ladder == [
+        "section 32 · block 32 · pfn 0x100000–0x107fff · node 0 · Movable",
+        "sec 32 · blk 32 · 0x100000–0x107fff · n0 · Mov",
+        "sec 32 · blk 32 · n0 · Mov",
+        "s32 · n0 · Mov",
+        "s32 · n0",
+        "s32",
+    ]
+    for width in range(0, 80):
+        text = format_section_header(32, 0x100000, 0x108000, width=width, **facts)
+        assert len(text) <= width
+        # always one whole spelling: the longest that fits, or nothing below the shortest
+        fitting = [t for t in ladder if len(t) <= width]
+        assert text == (fitting[0] if fitting else "")
+    band = section_header_ladder(32, 0, 64, nr_sections=4, node=1)
+    assert band[-2:] == ["s32–35", "s32+"]
+    assert format_section_header(32, 0, 64, nr_sections=4, node=1, width=12) == "s32–35 · n1"
+
+
+def test_bar_labels_abbreviate_never_cut():
+    from tui.render.labels import bar_label_ladder, fit_bar_label
+
+    assert bar_label_ladder(0, "Movable") == ["n0:Movable", "n0:Mov", "n0:M", "n0M", "M"]
+    assert bar_label_ladder(None, "offline") == ["offline", "off", "o"]
+    assert [fit_bar_label(1, "Normal", room) for room in (20, 9, 7, 6, 3, 1, 0)] == [
+        "n1:Normal", "n1:Normal", "n1:Norm", "n1:N", "n1N", "N", ""]
+
+
+def test_bar_layout_fits_blocks_marks_runs_and_finds_a_block_without_scanning_blocks():
+    from tui.render.bar import layout_bar
+
+    def block(i, *, online=True, zone="Normal", node=0, boot=True):
+        return {"id": i, "start_pfn": i * 8, "end_pfn": i * 8 + 8, "online": online,
+                "zone": zone if online else None, "node": node, "boot": boot}
+
+    few = [block(0), block(1), block(2, online=False, boot=False), block(3, online=False, boot=False)]
+    layout = layout_bar(few, 12)
+    assert len(layout.cells) == 12                       # 3 columns per block when they fit
+    assert [c.kind for c in layout.cells[::3]] == ["Normal", "Normal", "offline", "offline"]
+    # each label in the longest spelling that leaves a space before the next run
+    assert layout.labels == "n0:N  n0:off"
+    assert (layout.total, layout.online, layout.boot) == (4, 2, 2)
+    assert layout.cell_of_block(2) == 6 and layout.cell_of_block(9) is None
+    # many blocks: several per column, a gap column between two address ranges
+    many = [block(i) for i in range(100)] + [block(i, zone="Movable", node=1) for i in range(200, 300)]
+    wide = layout_bar(many, 21)
+    assert len(wide.cells) == 21 and wide.cells[10].gap
+    assert wide.cell_of_block(0) == 0 and wide.cell_of_block(299) == 20
+    assert wide.labels == "n0:Normal  n1:Movable"
+    assert layout_bar(many, 5).labels == "N  M"
 
 
 # -- layout ------------------------------------------------------------------------------
@@ -379,7 +466,8 @@ async def test_grid_modes_highlight_colours_and_machine_changes():
         grid = app.query_one("#grid")
         await pilot.pause()
         assert grid.layout_map.rows_per_line == 2
-        assert visible_text(grid)[1].startswith("0000 " + HALF_BLOCK * 32)
+        # the cursor (on pfn 0, the upper half of the first cell) is an arrow on a solid cell
+        assert visible_text(grid)[1].startswith("0000 ▲" + HALF_BLOCK * 31)
         grid.mode = "ascii"
         await pilot.pause()
         assert visible_text(grid)[1].startswith("0000 " + "o" * 32)

@@ -31,7 +31,8 @@ needs_chromium = pytest.mark.skipif(
 
 
 def test_serve_command_line():
-    from tui.cmd_serve import app_command, is_loopback, parser
+    from tui.cmd_serve import app_command, parser
+    from tui.serve_guard import is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")

@@ -7,7 +7,7 @@ an int "cell key" (see `cell_key`) and each distinct key's Style is built once a
 
 from __future__ import annotations
 
-from rich.color import Color, ColorParseError
+from rich.color import Color, ColorParseError, blend_rgb
 from rich.style import Style
 
 from engine.states import NAMES
@@ -21,6 +21,15 @@ MIXED = 1 << 5
 HIGHLIGHT = 1 << 6
 CURSOR = 1 << 7
 LOWER_SHIFT = 8
+# Above both bytes: the cell lies on the cursor's crosshair (its line or its column).
+CROSS = 1 << 16
+# How far a crosshair cell's colours move towards the cursor colour: enough to see the
+# line across the room, little enough that the states underneath stay told apart.
+CROSS_TINT = 0.35
+# The cursor cell in colour mode: a solid cell in the cursor colour with an arrow that
+# points at the half (pfn row) the cursor is on.
+CURSOR_UPPER_GLYPH = "\u25b2"   # ▲
+CURSOR_LOWER_GLYPH = "\u25bc"   # ▼
 
 GRID_COLOUR_KEYS = ("grid-cursor", "grid-backing", "grid-mixed")
 
@@ -91,7 +100,10 @@ class Palette:
         entry = cells.get(key)
         if entry is None:
             code = (key & CODE_MASK) - 1
-            if mode == "color":
+            if mode == "color" and code >= 0 and key & (CURSOR | CURSOR << LOWER_SHIFT):
+                glyph = CURSOR_UPPER_GLYPH if key & CURSOR else CURSOR_LOWER_GLYPH
+                entry = (glyph, self.color_style(key))
+            elif mode == "color":
                 entry = (HALF_BLOCK if code >= 0 else " ", self.color_style(key))
             else:
                 entry = (glyph_table(mode)[code] if code >= 0 else " ", self.glyph_style(key))
@@ -120,9 +132,16 @@ class Palette:
         elif key & HIGHLIGHT:
             extra = Style(color=self.backing_color, bgcolor=self.background, reverse=True)
         else:
-            extra = Style(color=self.state_color[code],
-                          bgcolor=self.mixed_color if mixed else self.background)
+            background = self.mixed_color if mixed else self.background
+            if key & CROSS:
+                background = self.tint(background)
+            extra = Style(color=self.state_color[code], bgcolor=background)
         return self.base + extra + Style(underline=mixed)
+
+    def tint(self, color: Color) -> Color:
+        """`color` moved part of the way towards the cursor colour (crosshair cells)."""
+        return Color.from_triplet(blend_rgb(color.get_truecolor(foreground=False),
+                                            self.cursor_color.get_truecolor(), CROSS_TINT))
 
     def color_style(self, key: int) -> Style:
         """Style of a half-block cell: fg paints the upper pfn, bg the lower one."""
@@ -135,14 +154,17 @@ class Palette:
         upper, lower = key & 0xFF, (key >> LOWER_SHIFT) & 0xFF
         if not upper & CODE_MASK:
             return self.blank
+        if (upper | lower) & CURSOR:
+            # reverse video: the whole cell in the cursor colour, the arrow in the background's
+            return self.base + Style(color=self.background, bgcolor=self.cursor_color, bold=True)
         fg = self._half_color(upper)
         bg = self._half_color(lower) if lower & CODE_MASK else self.background
+        if key & CROSS:
+            fg, bg = self.tint(fg), self.tint(bg)
         mixed = bool((upper | lower) & MIXED)
         return self.base + Style(color=fg, bgcolor=bg, underline=mixed)
 
     def _half_color(self, half: int) -> Color:
-        if half & CURSOR:
-            return self.cursor_color
         if half & HIGHLIGHT:
             return self.backing_color
         return self.state_color[(half & CODE_MASK) - 1]

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from rich.segment import Segment
+from rich.style import Style
 
-from .palette import CURSOR, HIGHLIGHT, LOWER_SHIFT, MIXED, Palette
+from .labels import fit_section_header
+from .palette import CROSS, CURSOR, HIGHLIGHT, LOWER_SHIFT, MIXED, Palette
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,17 @@ def render_cells(
     palette: Palette,
     cursor: tuple[int, int] | None = None,
     cells: int | None = None,
+    cross_col: int | None = None,
+    cross_row: bool = False,
 ) -> list[Segment]:
     """Segments for `cells` cells (default: as many as upper has).
 
     mode "color" draws ▀ cells with upper's colour as foreground and lower's as
     background; "glyph" and "ascii" draw one glyph per cell and ignore `lower`.
-    cursor: (column, half) of the cursor cell, half 1 meaning the lower pfn row.
+    cursor: (column, half) of the cursor cell, half 1 meaning the lower pfn row; it is
+    drawn as a solid cell in the cursor colour (reverse video).
+    cross_col / cross_row: the crosshair, tinting the cells of the cursor's column and
+    (when cross_row) of this whole line towards the cursor colour.
     """
     width = len(upper.codes) if cells is None else cells
     if width <= 0:
@@ -62,6 +69,10 @@ def render_cells(
     key = upper.keys(width)
     if mode == "color" and lower is not None:
         key |= lower.keys(width) << LOWER_SHIFT
+    if cross_row:
+        key[key != 0] |= CROSS
+    elif cross_col is not None and 0 <= cross_col < width and key[cross_col]:
+        key[cross_col] |= CROSS
     if cursor is not None and 0 <= cursor[0] < width and key[cursor[0]]:
         col, half = cursor
         if mode == "color" and half == 1 and key[col] >> LOWER_SHIFT:
@@ -92,13 +103,18 @@ def render_row(
     label: str = "",
     cells: int | None = None,
     width: int | None = None,
+    cross_col: int | None = None,
+    cross_row: bool = False,
 ) -> list[Segment]:
     """A full grid line: gutter label, the cells, then padding up to `width` columns.
 
-    Every Segment carries a Style (Textual's NO_COLOR filter cannot handle None).
+    Every Segment carries a Style (Textual's NO_COLOR filter cannot handle None). On the
+    crosshair's row the gutter label is reversed too.
     """
-    segments = [Segment(label, palette.gutter)] if label else []
-    segments += render_cells(upper, lower, mode=mode, palette=palette, cursor=cursor, cells=cells)
+    label_style = palette.gutter + Style(reverse=True) if cross_row else palette.gutter
+    segments = [Segment(label, label_style)] if label else []
+    segments += render_cells(upper, lower, mode=mode, palette=palette, cursor=cursor, cells=cells,
+                             cross_col=cross_col, cross_row=cross_row)
     # Labels and cells are one column per character, so the used width is known
     # without measuring every segment.
     used = len(label) + (len(upper.codes) if cells is None else cells)
@@ -120,35 +136,9 @@ def _pad(segments: list[Segment], width: int | None, palette: Palette, used: int
     return segments
 
 
-def format_section_header(
-    section: int,
-    lo: int,
-    hi: int,
-    *,
-    nr_sections: int = 1,
-    block: int | None = None,
-    node: int | None = None,
-    zone: str | None = None,
-    online: bool | None = None,
-) -> str:
-    """'section 32 · block 32 · pfn 0x100000–0x107fff · node 0 · Movable'.
-
-    For a band of several sections: 'sections 32–8223 (8192) · pfn ... · node 0'.
-    """
-    if nr_sections == 1:
-        parts = [f"section {section}"]
-    else:
-        parts = [f"sections {section}\u2013{section + nr_sections - 1} ({nr_sections})"]
-    if block is not None:
-        parts.append(f"block {block}")
-    parts.append(f"pfn {lo:#x}\u2013{hi - 1:#x}")
-    if node is not None:
-        parts.append(f"node {node}")
-    if zone:
-        parts.append(zone)
-    elif online is False:
-        parts.append("offline")
-    return " \u00b7 ".join(parts)
+# 'section 32 · block 32 · pfn 0x100000–0x107fff · node 0 · Movable', or with a width the
+# longest spelling that fits (abbreviated word by word, see labels.py)
+format_section_header = fit_section_header
 
 
 def gutter_label(pfn: int, digits: int) -> str:

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 
@@ -152,14 +152,19 @@ def _select_value(sel: Select) -> Any:
 class HotAddDialog(Dialog):
     TITLE_TEXT = "hot-add memory"
     HINT = "size like 128M, 1G, 1T · start empty = the first free aligned range · enter: OK"
+    VIAS = [("acpi: DIMM, ACPI memory driver", "acpi"),
+            ("driver: generic, asks MEMMAP_ON_MEMORY", "driver"),
+            ("kmem: dax device as System RAM", "kmem"),
+            ("dlpar: pseries LMBs, kernel onlines", "dlpar")]
 
     def __init__(self, nodes: list[int], default_size: str, block_size_text: str,
-                 initial: dict[str, Any] | None = None) -> None:
+                 initial: dict[str, Any] | None = None, acpi_driver: bool = True) -> None:
         super().__init__()
         self.nodes = nodes or [0]
         self.default_size = default_size
         self.block_size_text = block_size_text
         self.initial = dict(initial or {})    # the last answer: the dialog remembers it
+        self.acpi_driver = acpi_driver
 
     def compose_form(self) -> ComposeResult:
         last = self.initial
@@ -169,17 +174,29 @@ class HotAddDialog(Dialog):
                                  placeholder=f"multiple of the block size ({self.block_size_text})"))
         yield _row("node", _select([(f"node {n}", n) for n in self.nodes], node, "node"))
         yield _row("start", Input("", id="start", compact=True, placeholder="automatic (or 0x140000000)"))
-        yield _row("via", _select([("acpi (add_memory)", "acpi"),
-                                   ("driver (asks for MHP_MEMMAP_ON_MEMORY)", "driver")],
-                                  last.get("via", "acpi"), "via"))
+        yield _row("via", _select(self.VIAS, last.get("via", "acpi"), "via"))
+        yield _row("dax attribute", Checkbox("memmap_on_memory (kmem only, 6.8+)",
+                                             bool(last.get("memmap_on_memory")),
+                                             id="memmap_on_memory", compact=True))
+        acpi = ("CONFIG_ACPI_HOTPLUG_MEMORY=y: a DIMM binds the ACPI memory driver" if self.acpi_driver else
+                "CONFIG_ACPI_HOTPLUG_MEMORY is off (knob acpi_hotplug_memory): a DIMM binds no "
+                "driver and adds nothing; use kmem (or dlpar on ppc64)")
+        yield Static(acpi, id="acpi-note", classes="knob-help")
 
     def answer(self) -> dict:
         size = self.query_one("#size", Input).value.strip()
         if not size:
             raise ValueError("size: enter a size such as 1G")
         start = self.query_one("#start", Input).value.strip() or None
-        return {"op": "hot_add", "size": size, "node": _select_value(self.query_one("#node", Select)),
-                "start": start, "via": _select_value(self.query_one("#via", Select))}
+        via = _select_value(self.query_one("#via", Select))
+        mmoo = self.query_one("#memmap_on_memory", Checkbox).value
+        if mmoo and via != "kmem":
+            raise ValueError("memmap_on_memory is the dax device attribute: choose via kmem")
+        out = {"op": "hot_add", "size": size, "node": _select_value(self.query_one("#node", Select)),
+               "start": start, "via": via}
+        if via == "kmem":
+            out["memmap_on_memory"] = bool(mmoo)
+        return out
 
 
 class ChoiceDialog(SafeModal):

@@ -3,6 +3,11 @@ event log, footer.
 
 The app owns the machine; it hands it down with `show_machine` after every change. Widgets post
 messages up (cursor moved, block clicked) and the screen keeps the inspector in step.
+
+Speed: a key must change the screen in one update. The grid calls `_follow_cursor` directly
+when its cursor moves (before the frame is drawn), and the panels that follow the cursor
+(inspector, the machine bar's marker) read only that pfn's page, section and block. Whatever
+reads every block (the bar's layout, the counters) runs only after an operation.
 """
 
 from __future__ import annotations
@@ -16,23 +21,20 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.formatting import human_bytes
 from tui.keys import make_bindings
 from tui.messages import BlockClicked
 from tui.widgets.counters import Counters
 from tui.widgets.event_log import EventLog
 from tui.widgets.inspector import Inspector
+from tui.widgets.legend import Legend
 from tui.widgets.machine_bar import MachineBar
 from tui.widgets.narration import Narration
-
-try:  # the pfn grid is written by another helper; run without it until it exists
-    from tui.widgets.pfn_grid import PfnGrid
-except ImportError:  # pragma: no cover - only before the grid is merged
-    PfnGrid = None  # type: ignore[assignment]
+from tui.widgets.pfn_grid import PfnGrid
+from tui.widgets.status_line import StatusLine
 
 
 def grid_available() -> bool:
-    return PfnGrid is not None
+    return True
 
 
 class MainScreen(Screen):
@@ -43,41 +45,35 @@ class MainScreen(Screen):
         self.machine = machine
         self.mode = mode
         self.highlight: list[tuple[int, int]] = []
+        self._inspected: int | None = None   # the pfn the inspector shows
         self.selection: list[int] = []
         self.status_facts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="status", markup=False)
+        yield StatusLine(id="status")
         yield MachineBar(id="bar")
         with Horizontal(id="middle"):
-            if PfnGrid is not None:
-                yield PfnGrid(self.machine, mode=self.mode, id="grid")
-            else:
-                yield Static("pfn grid not available yet", id="grid")
+            yield PfnGrid(self.machine, mode=self.mode, id="grid")
             with Vertical(id="side"):
                 yield Inspector(id="inspector")
                 yield Counters(id="counters")
+        yield Legend(mode=self.mode, id="legend")
         yield Narration(id="narration")
         yield EventLog(id="log")
         yield Footer(id="footer")
 
     def on_mount(self) -> None:
         self.query_one("#bar", MachineBar).set_mode(self.mode)
+        self.grid.cursor_listener = self._follow_cursor
+        self.grid.zoom_listener = self._follow_zoom
         self.show_machine(self.machine, mark_changes=False)
-        grid = self.grid
-        if grid is not None:
-            grid.focus()
+        self.grid.focus()
         self._apply_size(self.size.width, self.size.height)
 
     # -- attributes down ---------------------------------------------------------------
     @property
-    def grid(self):
-        if PfnGrid is None:
-            return None
-        try:
-            return self.query_one("#grid", PfnGrid)
-        except Exception:
-            return None
+    def grid(self) -> PfnGrid:
+        return self.query_one("#grid", PfnGrid)
 
     @property
     def narration(self) -> Narration:
@@ -93,68 +89,51 @@ class MainScreen(Screen):
     def log_widget(self) -> EventLog:
         return self.query_one("#log", EventLog)
 
-    def cursor_pfn(self) -> int | None:
-        grid = self.grid
-        if grid is None:
-            return None
-        try:
-            return int(grid.cursor_pfn)
-        except Exception:
-            return None
+    def cursor_pfn(self) -> int:
+        return int(self.grid.cursor_pfn)
 
     def show_machine(self, machine: Any, *, mark_changes: bool = True, new: bool = False) -> None:
-        """The machine changed (an operation, undo, or a whole new machine): redraw everything."""
-        self.machine = machine
-        grid = self.grid
-        if grid is not None:
+        """The machine changed (an operation, undo, or a whole new machine): redraw every panel,
+        all in the same screen update."""
+        with self.app.batch_update():
+            self.machine = machine
+            grid = self.grid
             if new or grid.machine is not machine:
                 grid.machine = machine
             grid.refresh_from_machine()
-        self._refresh_bar()
-        self.query_one("#counters", Counters).update_from(machine, mark_changes=mark_changes)
-        self.refresh_inspector()
-
-    def _refresh_bar(self) -> None:
-        m = self.machine
-        try:
-            blocks = m.blocks()
-            resources = m.resources()
-        except Exception:
-            blocks, resources = [], []
-        hot = sum(int(r.get("size", 0)) for r in resources)
-        self.query_one("#bar", MachineBar).update_blocks(blocks, m.geometry.block_size, hot)
+            # the lists of every block and resource are read here, once per operation
+            resources, blocks = machine.resources(), machine.blocks()
+            self.query_one("#inspector", Inspector).set_resources(resources)
+            hot = sum(int(r.get("size", 0)) for r in resources)
+            self.query_one("#bar", MachineBar).update_blocks(blocks, machine.geometry.block_size, hot)
+            self.query_one("#counters", Counters).update_from(machine, mark_changes=mark_changes,
+                                                              blocks=blocks)
+            self.query_one("#legend", Legend).update_from(machine)
+            self.refresh_inspector()
 
     def refresh_inspector(self) -> None:
+        """Show the cursor's pfn in the inspector and its block in the machine bar."""
         pfn = self.cursor_pfn()
+        self._inspected = pfn
         self.query_one("#inspector", Inspector).show(self.machine, pfn)
-        block = None
-        if pfn is not None:
-            try:
-                block = self.machine.block_of(pfn)
-            except Exception:
-                block = None
-        self.query_one("#bar", MachineBar).set_cursor_block(block)
+        self.query_one("#bar", MachineBar).set_cursor_block(self.machine.block_of(pfn))
+
+    def _follow_cursor(self, pfn: int) -> None:
+        """Called by the grid as its cursor moves, inside the key's handler."""
+        if pfn != self._inspected:
+            self.refresh_inspector()
 
     def show_status(self, facts: dict[str, str]) -> None:
         """The status line: profile, arch, page and block size, zoom in words, mode, theme,
-        the running job, the block selection."""
+        the running job, the block selection, the panels a small terminal hides."""
         grid = self.grid
-        zoom = ""
-        if grid is not None:
-            geo = self.machine.geometry
-            per = grid.per_cell
-            zoom = f"1 cell = {per} pfn{'s' if per != 1 else ''} ({human_bytes(per * geo.page_size)})"
-        parts = [f"{facts['arch']} · profile {facts['profile']}",
-                 f"{facts['page']} pages, {facts['block']} blocks", zoom,
-                 f"mode {facts['mode']}", f"theme {facts['theme']}"]
-        if self.selection:
-            parts.append(f"selected memory{self.selection[0]}-{self.selection[-1]}")
-        parts.append(f"running: {facts['running']}" if facts["running"] else "idle")
-        hidden = self.hidden_panels()
-        if hidden:
-            parts.insert(0, f"hidden: {', '.join(hidden)} (enlarge the terminal; ? keys)")
+        selection = (f"memory{self.selection[0]}-{self.selection[-1]}" if self.selection
+                     else None)
         self.status_facts = facts
-        self.query_one("#status", Static).update(" │ ".join(p for p in parts if p))
+        self.query_one("#status", StatusLine).update_from(
+            self.machine, per_cell=grid.per_cell if grid is not None else 1, mode=self.mode,
+            theme=facts["theme"] or None, running=facts["running"] or None,
+            selection=selection, hidden=tuple(self.hidden_panels()))
 
     def hidden_panels(self) -> list[str]:
         """The panels a small terminal has folded away (said on the status line)."""
@@ -173,35 +152,38 @@ class MainScreen(Screen):
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
-        grid = self.grid
-        if grid is not None:
-            grid.mode = mode
+        self.grid.mode = mode
         self.query_one("#bar", MachineBar).set_mode(mode)
+        self.query_one("#legend", Legend).mode = mode
 
     def set_highlight(self, ranges: list[tuple[int, int]]) -> None:
         self.highlight = list(ranges)
+        self.grid.set_highlight(self.highlight)
+
+    def toggle_crosshair(self) -> bool:
+        """Show or hide the crosshair on the cursor's line and column; returns the new state."""
         grid = self.grid
-        if grid is not None:
-            grid.set_highlight(self.highlight)
+        grid.crosshair = not grid.crosshair
+        return grid.crosshair
 
     # -- messages up -------------------------------------------------------------------
-    if PfnGrid is not None:
-        @on(PfnGrid.CursorMoved)
-        def _cursor_moved(self, event) -> None:
+    @on(PfnGrid.CursorMoved)
+    def _cursor_moved(self, event: PfnGrid.CursorMoved) -> None:
+        # normally already shown by _follow_cursor; this catches moves made before mount
+        if event.pfn != self._inspected:
             self.refresh_inspector()
 
-    if PfnGrid is not None:
-        @on(PfnGrid.ZoomChanged)
-        def _zoom_changed(self, event) -> None:
-            if self.status_facts:
-                self.show_status(self.status_facts)
+    def _follow_zoom(self, per_cell: int) -> None:
+        """Called by the grid as the zoom changes, inside the key's handler: the status line
+        says the new zoom in the same frame as the grid shows it."""
+        if self.status_facts:
+            self.show_status(self.status_facts)
 
     @on(BlockClicked)
     def _block_clicked(self, event: BlockClicked) -> None:
         grid = self.grid
-        if grid is not None:
-            grid.goto_pfn(event.start_pfn)
-            grid.focus()
+        grid.goto_pfn(event.start_pfn)
+        grid.focus()
         self.refresh_inspector()
 
     # -- small terminals: collapse panels ----------------------------------------------

@@ -10,31 +10,32 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+
+from tui.widgets.text_panel import TextPanel
 
 MEMINFO_KEYS = ("MemTotal", "MemFree", "MemAvailable", "Unevictable", "Mlocked", "PageTables")
 VMSTAT_KEYS = ("nr_memmap_pages", "nr_memmap_boot_pages", "nr_free_pages", "nr_page_table_pages")
 
 
-def snapshot(machine: Any) -> dict[str, Any]:
-    """Every watched counter as a flat dict: name -> value (ints compare and give deltas)."""
+def snapshot(machine: Any, blocks: list[dict] | None = None) -> dict[str, Any]:
+    """Every watched counter as a flat dict: name -> value (ints compare and give deltas).
+    `blocks`: the machine's block list when the caller has already read it."""
     snap: dict[str, Any] = {}
-    meminfo = _safe(machine.meminfo, {})
+    meminfo = machine.meminfo()
     for key in MEMINFO_KEYS:
         if key in meminfo:
             snap[f"meminfo.{key}"] = meminfo[key]
-    vmstat = _safe(machine.vmstat, {})
+    vmstat = machine.vmstat()
     for key in VMSTAT_KEYS:
         if key in vmstat:
             snap[f"vmstat.{key}"] = vmstat[key]
-    for z in _safe(machine.zoneinfo, []):
+    for z in machine.zoneinfo():
         if not z.get("present") and not z.get("spanned"):
             continue
         name = f"zone.{z.get('node')}.{z.get('zone')}"
         snap[f"{name}.present"] = z.get("present")
         snap[f"{name}.managed"] = z.get("managed")
-    for b in _safe(machine.blocks, []):
+    for b in machine.blocks() if blocks is None else blocks:
         if b.get("nr_vmemmap_pages"):
             snap[f"block.{b.get('id')}"] = b.get("nr_vmemmap_pages")
     return snap
@@ -44,31 +45,23 @@ def _fit(label: str, width: int) -> str:
     return f"{label:<{width}}" if len(label) < width else label[: width - 2] + "… "
 
 
-def _safe(fn, default):
-    try:
-        return fn()
-    except Exception:
-        return default
+class Counters(TextPanel):
+    """Read from the machine after each operation (never on a cursor move)."""
 
-
-class Counters(VerticalScroll):
     DEFAULT_CSS = """
     Counters { height: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.body = Static("", markup=False)
         self.border_title = "counters"
         self.previous: dict[str, Any] = {}
         self.current: dict[str, Any] = {}
         self.changed: set[str] = set()
 
-    def compose(self):
-        yield self.body
-
-    def update_from(self, machine: Any, *, mark_changes: bool = True) -> None:
-        snap = snapshot(machine)
+    def update_from(self, machine: Any, *, mark_changes: bool = True,
+                    blocks: list[dict] | None = None) -> None:
+        snap = snapshot(machine, blocks)
         if mark_changes and self.current:
             self.previous = self.current
             self.changed = {k for k in set(snap) | set(self.previous)
@@ -77,7 +70,7 @@ class Counters(VerticalScroll):
             self.previous = dict(snap)
             self.changed = set()
         self.current = snap
-        self.body.update(self.render_text())
+        self.set_text(self.render_text())
 
     # ---------------------------------------------------------------------------------
     def _line(self, out: Text, key: str, label: str, unit: str = "") -> None:
@@ -105,8 +98,9 @@ class Counters(VerticalScroll):
         return max(10, min(22, room - 11 - 3))
 
     def on_resize(self) -> None:
+        # the label column follows the panel's width
         if self.current:
-            self.body.update(self.render_text())
+            self.set_text(self.render_text())
 
     def render_text(self) -> Text:
         out = Text()

@@ -9,13 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
-try:
-    from engine.states import DESCRIPTIONS
-except ImportError:  # pragma: no cover - the engine always ships states.py
-    DESCRIPTIONS = {}
+from engine.states import DESCRIPTIONS
+from tui.widgets.text_panel import TextPanel
 
 
 def _hex(v: Any) -> str:
@@ -29,38 +25,45 @@ def _range(lo: Any, hi: Any) -> str:
     return f"{lo}-{hi}"
 
 
-class Inspector(VerticalScroll):
+class Inspector(TextPanel):
+    """Redrawn on every cursor move, so it reads only the pfn's own page, section and block
+    (and the resource list cached by `set_resources` after each operation), never a list of
+    every block: its cost does not grow with the machine."""
+
     DEFAULT_CSS = """
     Inspector { height: 1fr; }
-    Inspector > Static { width: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.body = Static("", id="inspector-body", markup=False)
         self.border_title = "inspector"
-        self.last_text = ""
+        self.resources: list[dict] = []
 
-    def compose(self):
-        yield self.body
+    def set_resources(self, resources: list[dict]) -> None:
+        """The machine's hot-added ranges, read once per operation (not per cursor move)."""
+        self.resources = list(resources)
 
     def show(self, machine: Any, pfn: int | None) -> None:
-        text = self.describe(machine, pfn)
-        self.last_text = text.plain
-        self.body.update(text)
+        self.set_text(self.describe_parts(machine, pfn))
 
     # ---------------------------------------------------------------------------------
     def describe(self, machine: Any, pfn: int | None) -> Text:
+        """Everything about `pfn` as one Text."""
+        return Text("").join(self.describe_parts(machine, pfn))
+
+    def describe_parts(self, machine: Any, pfn: int | None) -> list[Text]:
+        """The page, its section and its block as three paragraphs: moving along a section
+        changes only the first, so only the first is wrapped and redrawn again."""
         out = Text(no_wrap=False)
         if machine is None or pfn is None:
             out.append("no pfn selected", style="dim")
-            return out
+            return [out]
         geo = machine.geometry
-        try:
-            page = machine.struct_page(pfn)
-        except Exception as exc:  # out-of-range pfn or engine refusal: show, never crash
-            out.append(f"pfn {pfn:#x}: {exc}", style="dim")
-            return out
+        if not 0 <= pfn < geo.max_pfn:
+            out.append(f"pfn {pfn:#x}: beyond the physical address space "
+                       f"(max_pfn {geo.max_pfn:#x})", style="dim")
+            return [out]
+        page = machine.struct_page(pfn)
         head = f"pfn {pfn:#x}  phys {pfn << geo.page_shift:#x}"
         out.append(head + "\n", style="bold")
         state = str(page.get("state"))
@@ -85,15 +88,14 @@ class Inspector(VerticalScroll):
         sec_nr = page.get("section")
         if sec_nr is None:
             sec_nr = pfn // geo.pages_per_section
-        self._section(out, machine, sec_nr)
+        section = Text(no_wrap=False)
+        self._section(section, machine, sec_nr)
         blk = page.get("block")
         if blk is None:
-            try:
-                blk = machine.block_of(pfn)
-            except Exception:
-                blk = None
-        self._block(out, machine, blk)
-        return out
+            blk = machine.block_of(pfn)
+        block = Text(no_wrap=False)
+        self._block(block, machine, blk)
+        return [out, section, block]
 
     @staticmethod
     def _kv(out: Text, key: str, value: Any) -> None:
@@ -102,11 +104,7 @@ class Inspector(VerticalScroll):
 
     def _section(self, out: Text, machine: Any, nr: int) -> None:
         out.append(f"\nsection {nr}\n", style="bold underline")
-        try:
-            sec = machine.section(nr)
-        except Exception as exc:
-            out.append(f"  {exc}\n", style="dim")
-            return
+        sec = machine.section(nr)
         out.append(f"  pfns {_range(sec.get('start_pfn'), sec.get('end_pfn'))}\n")
         out.append(f"  present {_yn(sec.get('present'))}  online {_yn(sec.get('online'))}"
                    f"  node {sec.get('node', '-')}\n")
@@ -130,10 +128,9 @@ class Inspector(VerticalScroll):
         if blk is None:
             out.append("\nno memory block here\n", style="dim")
             return
-        try:
-            b = machine.block(blk)
-        except Exception as exc:
-            out.append(f"\nmemory{blk}: {exc}\n", style="dim")
+        b = machine.block(blk)
+        if b is None:
+            out.append(f"\nmemory{blk}: gone\n", style="dim")
             return
         out.append(f"\n/sys/devices/system/memory/memory{blk}\n", style="bold underline")
         for key in ("state", "phys_index", "valid_zones", "removable", "phys_device", "node",
@@ -147,13 +144,10 @@ class Inspector(VerticalScroll):
         out.append(f"  pfns {_range(b.get('start_pfn'), b.get('end_pfn'))}"
                    f"  {'boot memory' if b.get('boot') else 'hot-added'}\n", style="dim")
         res = b.get("resource")
-        if res is not None:
-            try:
-                r = machine.resources()[res]
-                out.append(f"  resource {r.get('start', 0):#x}-{r.get('end', 1) - 1:#x}"
-                           f" via {r.get('via')} ({len(r.get('blocks') or [])} blocks)\n", style="dim")
-            except Exception:
-                pass
+        if res is not None and 0 <= res < len(self.resources):
+            r = self.resources[res]
+            out.append(f"  resource {r.get('start', 0):#x}-{r.get('end', 1) - 1:#x}"
+                       f" via {r.get('via')} ({len(r.get('blocks') or [])} blocks)\n", style="dim")
 
 
 def _yn(v: Any) -> str:

@@ -1,22 +1,23 @@
 """The machine overview: the physical address space as a bar of memory blocks.
 
 Blocks are drawn in address order, coloured by what they are (online in a zone, offline),
-with node and zone labels under the runs, a marker under the cursor's block and a summary.
-Attributes down: the screen hands it the block list with `update_blocks`; a click posts
-`BlockClicked` up.
+with node and zone labels under the runs, the cursor's block marked by a glyph (its zone
+colour kept) and a summary. Attributes down: the screen hands it the block list with
+`update_blocks` (after an operation) and the cursor's block with `set_cursor_block` (on a
+cursor move, which costs a look-up in the cached layout, not a pass over the blocks); a
+click posts `BlockClicked` up.
 """
 
 from __future__ import annotations
-
-import math
 
 from rich.text import Text
 from textual.events import Click
 from textual.widget import Widget
 
 from tui.messages import BlockClicked
+from tui.render.bar import BarLayout, layout_bar
 
-# key -> (colour, glyph, ascii)
+# kind -> (colour, glyph, ascii)
 BLOCK_STYLES: dict[str, tuple[str, str, str]] = {
     "DMA": ("magenta", "D", "D"),
     "DMA32": ("yellow", "3", "3"),
@@ -28,16 +29,8 @@ BLOCK_STYLES: dict[str, tuple[str, str, str]] = {
     "going-offline": ("orange1", "~", "~"),
 }
 GAP = ("grey23", "┊", ":")
-
-
-def block_key(block: dict) -> str:
-    state = str(block.get("state") or "")
-    if state == "going-offline":
-        return state
-    if block.get("online"):
-        zone = block.get("zone")
-        return zone if zone in BLOCK_STYLES else "online"
-    return "offline"
+# the cursor's block in colour mode: a glyph in the block's own colour, so both stay readable
+CURSOR_GLYPH = "◆"
 
 
 def _human(nbytes: int) -> str:
@@ -61,14 +54,16 @@ class MachineBar(Widget):
         self.block_bytes = 0
         self.cursor_block: int | None = None
         self.mode = "color"
-        self._cells: list[tuple[int, int, dict]] = []   # (x0, x1, first block) for clicks
         self._hotadded_bytes = 0
+        self._layout: BarLayout | None = None
+        self._layout_width = -1
 
     # -- attributes down ---------------------------------------------------------------
     def update_blocks(self, blocks: list[dict], block_bytes: int, hotadded_bytes: int = 0) -> None:
-        self.blocks = sorted(blocks, key=lambda b: b.get("start_pfn", 0))
+        self.blocks = list(blocks)
         self.block_bytes = block_bytes
         self._hotadded_bytes = hotadded_bytes
+        self._layout = None
         self.refresh()
 
     def set_cursor_block(self, block: int | None) -> None:
@@ -81,90 +76,58 @@ class MachineBar(Widget):
         self.refresh()
 
     # -- drawing -----------------------------------------------------------------------
-    def _layout(self, width: int) -> list[tuple[str, list[dict]]]:
-        """Cells: ("gap", []) or ("blk", blocks in this cell), fitted to `width`."""
-        segments: list[list[dict]] = []
-        prev_end = None
-        for b in self.blocks:
-            if prev_end is None or b.get("start_pfn") != prev_end:
-                segments.append([])
-            segments[-1].append(b)
-            prev_end = b.get("end_pfn")
-        if not segments:
-            return []
-        gaps = len(segments) - 1
-        nblocks = len(self.blocks)
-        room = max(1, width - gaps)
-        cells: list[tuple[str, list[dict]]] = []
-        if nblocks <= room:
-            repeat = max(1, min(3, room // nblocks))
-            for i, seg in enumerate(segments):
-                if i:
-                    cells.append(("gap", []))
-                for b in seg:
-                    cells.extend(("blk", [b]) for _ in range(repeat))
-        else:
-            per = math.ceil(nblocks / room)
-            for i, seg in enumerate(segments):
-                if i:
-                    cells.append(("gap", []))
-                for j in range(0, len(seg), per):
-                    cells.append(("blk", seg[j:j + per]))
-        return cells[:width]
+    def bar_layout(self, width: int) -> BarLayout:
+        """The layout for `width` columns, rebuilt only when the blocks or the width change."""
+        if self._layout is None or self._layout_width != width:
+            self._layout = layout_bar(self.blocks, width)
+            self._layout_width = width
+        return self._layout
 
     def render(self) -> Text:
         width = max(1, self.size.width)
-        cells = self._layout(width)
-        glyph_index = {"color": 1, "glyph": 1, "ascii": 2}.get(self.mode, 1)
-        bar = Text(no_wrap=True, overflow="crop")
-        labels = [" "] * width
-        self._cells = []
-        prev_label = None
-        label_at: list[tuple[int, str]] = []
-        cursor_x = None
-        for x, (kind, blks) in enumerate(cells):
-            if kind == "gap":
-                bar.append(GAP[glyph_index] if self.mode != "color" else "┊", style=GAP[0])
-                prev_label = None
-                continue
-            keys = [block_key(b) for b in blks]
-            key = max(set(keys), key=keys.count)
-            colour, glyph, ascii_ = BLOCK_STYLES[key]
-            if self.mode == "color":
-                ch = "█" if key != "offline" else "░"
+        layout = self.bar_layout(width)
+        glyph_index = 2 if self.mode == "ascii" else 1
+        cursor_x = layout.cell_of_block(self.cursor_block)
+        # one span per run of equal cells, not one per cell: Textual's cost follows spans
+        runs: list[tuple[str, str]] = []
+        for x, cell in enumerate(layout.cells):
+            ch, style = self._cell_look(cell, x == cursor_x, glyph_index)
+            if runs and runs[-1][1] == style and x - 1 != cursor_x:
+                runs[-1] = (runs[-1][0] + ch, style)
             else:
-                ch = glyph if self.mode == "glyph" else ascii_
-            style = colour if self.mode != "ascii" else ""
-            if self.cursor_block is not None and any(b.get("id") == self.cursor_block for b in blks):
-                style = f"{style} reverse".strip()
-                cursor_x = x if cursor_x is None else cursor_x
-            bar.append(ch, style=style or "none")
-            self._cells.append((x, x + 1, blks[0]))
-            node = blks[0].get("node")
-            label = f"n{node}:{key}" if key != "offline" else f"n{node}:off"
-            if label != prev_label:
-                label_at.append((x, label))
-                prev_label = label
-        for i, (x, label) in enumerate(label_at):
-            nxt = label_at[i + 1][0] if i + 1 < len(label_at) else width
-            text = label[: max(0, nxt - x - 1)] if nxt - x - 1 < len(label) else label
-            for k, ch in enumerate(text):
-                if x + k < width:
-                    labels[x + k] = ch
+                runs.append((ch, style))
+        bar = Text(no_wrap=True, overflow="crop")
+        for text, style in runs:
+            bar.append(text, style=style)
         lines = Text(no_wrap=True, overflow="crop")
         lines.append_text(bar)
         if self.size.height >= 2:
             lines.append("\n")
-            lines.append("".join(labels).rstrip(), style="dim")
+            lines.append(layout.labels, style="dim")
         if self.size.height >= 3:
             lines.append("\n")
-            lines.append_text(self._summary_line(width, cursor_x))
+            lines.append_text(self._summary_line(layout, width, cursor_x))
         return lines
 
-    def _summary_line(self, width: int, cursor_x: int | None) -> Text:
-        online = sum(1 for b in self.blocks if b.get("online"))
-        total = len(self.blocks)
-        boot = sum(1 for b in self.blocks if b.get("boot"))
+    def _cell_look(self, cell, is_cursor: bool, glyph_index: int) -> tuple[str, str]:
+        """(character, style) of one bar cell."""
+        if cell.gap:
+            return (GAP[glyph_index] if self.mode != "color" else "┊"), GAP[0]
+        colour, glyph, ascii_ = BLOCK_STYLES[cell.kind]
+        if self.mode == "color":
+            ch = "█" if cell.kind != "offline" else "░"
+        else:
+            ch = glyph if self.mode == "glyph" else ascii_
+        style = colour if self.mode != "ascii" else ""
+        if is_cursor:
+            if self.mode == "color":
+                ch, style = CURSOR_GLYPH, f"bold {colour}"
+            else:
+                style = f"{style} bold reverse".strip()
+        return ch, style or "none"
+
+    def _summary_line(self, layout: BarLayout, width: int, cursor_x: int | None) -> Text:
+        total, online, boot = layout.total, layout.online, layout.boot
         summary = (f"{total} blocks of {_human(self.block_bytes)}: {online} online, "
                    f"{total - online} offline; boot {boot}, hot-added {total - boot}")
         line = Text(no_wrap=True, overflow="crop")
@@ -180,7 +143,9 @@ class MachineBar(Widget):
         return line
 
     def on_click(self, event: Click) -> None:
-        for x0, x1, block in self._cells:
-            if x0 <= event.x < x1:
-                self.post_message(BlockClicked(int(block.get("id", 0)), int(block.get("start_pfn", 0))))
-                return
+        if self._layout is None:
+            return
+        cells = self._layout.cells
+        if 0 <= event.x < len(cells) and not cells[event.x].gap:
+            cell = cells[event.x]
+            self.post_message(BlockClicked(cell.first_id, cell.start_pfn))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.widgets.text_panel import set_virtual_size_quietly
 from tui.render import (
     MODES,
     CellRow,
@@ -143,7 +145,7 @@ class PfnGrid(ScrollView, can_focus=True):
         # the engine's answer for a line (codes, mixed), independent of the cursor, so a
         # cursor move never asks the engine again; filled a band at a time per frame
         self._cells: LRUCache[tuple, tuple] = LRUCache(STRIP_CACHE_SIZE)
-        self._headers: dict[tuple[int, int], str] = {}
+        self._headers: dict[tuple[int, int, int | None], str] = {}
         self._layouts: dict[tuple, Layout] = {}
         self._colors: dict[str, str] = {}
         self._palette = Palette({})
@@ -156,6 +158,12 @@ class PfnGrid(ScrollView, can_focus=True):
         self._frame_ended: float | None = None
         self._prefetch_scheduled = False
         self._view: tuple | None = None
+        self._crosshair = False
+        # Called with the new pfn as soon as the cursor moves, before this key's frame is
+        # drawn, so the panels that follow the cursor land in the same screen update
+        # (CursorMoved is also posted, but it arrives a frame later).
+        self.cursor_listener: Callable[[int], None] | None = None
+        self.zoom_listener: Callable[[int], None] | None = None   # the same for the zoom
         self._read_machine(initial=True)
 
     # -- public API ------------------------------------------------------------------
@@ -192,6 +200,8 @@ class PfnGrid(ScrollView, can_focus=True):
         wanted = max([level for level in levels if level <= per_cell] or [levels[0]])
         if wanted != self._per_cell:
             self._relayout(lambda: setattr(self, "_per_cell", wanted), keep_cache=True)
+            if self.zoom_listener is not None:
+                self.zoom_listener(wanted)
             self.post_message(self.ZoomChanged(wanted))
 
     @property
@@ -205,6 +215,18 @@ class PfnGrid(ScrollView, can_focus=True):
     @cursor_pfn.setter
     def cursor_pfn(self, pfn: int) -> None:
         self.goto_pfn(pfn)
+
+    @property
+    def crosshair(self) -> bool:
+        """Whether the cursor's line and column are tinted across the whole grid."""
+        return self._crosshair
+
+    @crosshair.setter
+    def crosshair(self, on: bool) -> None:
+        if bool(on) != self._crosshair:
+            self._crosshair = bool(on)
+            self._mark_frame()
+            self.refresh()
 
     @property
     def layout_map(self) -> Layout | None:
@@ -341,7 +363,7 @@ class PfnGrid(ScrollView, can_focus=True):
             return
         if target != self._cursor_pfn:  # its section went away
             self._cursor_pfn = target
-            self.post_message(self.CursorMoved(target))
+            self._announce_cursor()
         new_line = self._cursor_line()
         if screen_offset is not None and 0 <= screen_offset < self.scrollable_content_region.height:
             self.scroll_to(y=max(0, new_line - screen_offset), animate=False, immediate=True)
@@ -349,25 +371,9 @@ class PfnGrid(ScrollView, can_focus=True):
             self._scroll_to_cursor(center=True)
 
     def _set_virtual_size(self, size: Size) -> None:
-        """Resize the scrollable area without a screen-wide layout pass.
-
-        Assigning `virtual_size` is a layout reactive: the whole screen is laid out again
-        and repainted a frame later, which doubles a zoom's latency. The grid's own size
-        does not change, so updating the scrollbars and repainting the grid is enough,
-        except when a scrollbar has to appear or disappear.
-        """
-        if size == self.virtual_size:
-            return
-        old = self.virtual_size
-        region = self.scrollable_content_region
-        needs_layout = ((old.height > region.height) != (size.height > region.height)
-                        or (old.width > region.width) != (size.width > region.width))
-        if needs_layout or not self.is_mounted:
-            self.virtual_size = size
-            return
-        self.set_reactive(PfnGrid.virtual_size, size)
-        self._scroll_update(size)
-        self.refresh()
+        """Resize the scrollable area without a screen-wide layout pass (see
+        `set_virtual_size_quietly`): a zoom would otherwise cost a second frame."""
+        set_virtual_size_quietly(self, size)
 
     def _invalidate(self) -> None:
         self._epoch += 1
@@ -388,15 +394,31 @@ class PfnGrid(ScrollView, can_focus=True):
     def _set_cursor(self, pfn: int | None, *, center: bool = False, follow: bool = True) -> None:
         if pfn is None or pfn == self._cursor_pfn:
             return
-        old_line = self._cursor_line()
+        old = self._cursor_place()
         self._cursor_pfn = int(pfn)
-        new_line = self._cursor_line()
-        for line in {old_line, new_line} - {None}:
-            self.refresh_line(line)
+        new = self._cursor_place()
+        if self._crosshair and (old is None or new is None or old[1] != new[1]):
+            self.refresh()   # the crosshair's column moved: every line changes
+        else:
+            # only the lines the cursor (and the crosshair's row) left and entered
+            for place in {old, new} - {None}:
+                self.refresh_line(place[0])
         self._mark_frame()
         if follow:
             self._scroll_to_cursor(center=center)
+        self._announce_cursor()
+
+    def _announce_cursor(self) -> None:
+        if self.cursor_listener is not None:
+            self.cursor_listener(self._cursor_pfn)
         self.post_message(self.CursorMoved(self._cursor_pfn))
+
+    def _cursor_place(self) -> tuple[int, int] | None:
+        """(line, column) of the cursor's cell."""
+        if self._layout is None:
+            return None
+        pos = self._layout.locate(self._cursor_pfn)
+        return None if pos is None else (pos.line, pos.col)
 
     def _scroll_to_cursor(self, *, center: bool = False) -> None:
         line = self._cursor_line()
@@ -629,22 +651,26 @@ class PfnGrid(ScrollView, can_focus=True):
         per_cell = layout.per_cell
         scroll_x, _, width, cursor_at = view
         cursor = cursor_at[1:] if cursor_at is not None and cursor_at[0] == line else None
+        # the crosshair: (column, on the cursor's line) or None
+        cross = (cursor_at[1], cursor is not None) if self._crosshair and cursor_at else None
         key = (line, scroll_x, width, self._machine_generation, self._mode,
-               per_cell, cursor, self._epoch)
+               per_cell, cursor, cross, self._epoch)
         strip = self._cache.get(key)
         if strip is None:
-            segments = self._line_segments(line, cursor, layout)
+            segments = self._line_segments(line, cursor, layout, cross)
             strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self._palette.blank)
             self._cache[key] = strip
         return strip
 
     def _line_segments(self, line: int, cursor: tuple[int, int] | None,
-                       layout: Layout | None = None) -> list[Segment]:
+                       layout: Layout | None = None,
+                       cross: tuple[int, bool] | None = None) -> list[Segment]:
         layout = layout or self._layout
         info = layout.line_info(line)
         full_width = self._gutter_digits + 1 + layout.row_cells
         if isinstance(info, HeaderLine):
-            return render_header(self._header_text(info, layout.per_cell), palette=self._palette,
+            return render_header(self._header_text(info, layout.per_cell, layout.row_cells),
+                                 palette=self._palette,
                                  label=" " * (self._gutter_digits + 1), width=full_width)
         assert isinstance(info, CellsLine)
         rows = self._cell_rows(info, line, layout.per_cell)
@@ -653,6 +679,8 @@ class PfnGrid(ScrollView, can_focus=True):
             mode=self._mode, palette=self._palette, cursor=cursor,
             label=gutter_label(info.lo, self._gutter_digits),
             cells=layout.row_cells, width=full_width,
+            cross_col=None if cross is None else cross[0],
+            cross_row=cross is not None and cross[1],
         )
 
     def _cells_key(self, line: int, per_cell: int | None = None) -> tuple:
@@ -711,14 +739,15 @@ class PfnGrid(ScrollView, can_focus=True):
             start = end
         return rows
 
-    def _header_text(self, info: HeaderLine, per_cell: int | None = None) -> str:
-        key = (self._per_cell if per_cell is None else per_cell, info.band)
+    def _header_text(self, info: HeaderLine, per_cell: int | None = None,
+                     room: int | None = None) -> str:
+        key = (self._per_cell if per_cell is None else per_cell, info.band, room)
         text = self._headers.get(key)
         if text is None:
-            text = self._headers[key] = self._describe_band(info)
+            text = self._headers[key] = self._describe_band(info, room)
         return text
 
-    def _describe_band(self, info: HeaderLine) -> str:
+    def _describe_band(self, info: HeaderLine, room: int | None = None) -> str:
         section = self._machine.section(info.first_section)
         block_id = section.get("block")
         zone = None
@@ -731,4 +760,5 @@ class PfnGrid(ScrollView, can_focus=True):
             node=section.get("node"),
             zone=zone,
             online=section.get("online"),
+            width=room,
         )

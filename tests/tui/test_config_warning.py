@@ -1,0 +1,22 @@
+"""A config warning reaches the screen whole: "[keys]" is text, not Rich/Textual markup."""
+
+from __future__ import annotations
+
+from tui.config import load_settings
+
+
+async def test_config_warning_with_brackets_is_shown_whole(tmp_path, make_app):
+    from textual.widgets._toast import Toast
+
+    path = tmp_path / "config.toml"
+    path.write_text('keys = 3\n')
+    settings = load_settings(path)
+    assert settings.warnings == [f"{path}: [keys] must be a table; those settings use their defaults"]
+    app = make_app(settings=settings)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        log = app.main_screen.log_widget
+        assert " ".join(" ".join(log.visual_lines()).split()).count(settings.warnings[0]) == 1
+        shown = [" ".join(str(toast.render()).split()) for toast in app.screen.query(Toast)]
+        assert [text for text in shown if settings.warnings[0] in text] == [settings.warnings[0]]
