@@ -66,8 +66,11 @@ class JobHost(_AppBase):
         self.refresh_status()
 
     def on_progress(self, message: Progress) -> None:
-        if isinstance(self.screen, ProgressScreen):
-            self.screen.repaint()
+        screen = self.screen
+        # A Progress can arrive between push_screen and the display's compose (a busy
+        # machine): it then has nothing to paint yet, and its own timer paints it soon.
+        if isinstance(screen, ProgressScreen) and screen.is_mounted:
+            screen.repaint()
 
     def report_crash(self, log: EventLog | None, message: OpCrashed) -> None:
         """The crash net's outcome: what raised and its traceback (first line and last 12) in

@@ -162,7 +162,7 @@ async def test_a_long_step_shows_progress_and_esc_restores_both_sides(ui, tmp_pa
     def slow(self, step, done, total):
         import time
 
-        time.sleep(0.02)
+        time.sleep(0.03)
         return real(self, step, done, total)
 
     monkeypatch.setattr(EngineRunner, "hook", slow)
@@ -217,6 +217,7 @@ async def test_keys_at_parity_help_screenshot_theme_mode_and_grids_together(ui, 
     from tui.render import to_rich_color
     from tui.screens.compare import CompareScreen
     from tui.screens.help import HelpScreen
+    from tui.textual_compat import command_palette_class
 
     from engine.states import NAMES
 
@@ -280,6 +281,12 @@ async def test_keys_at_parity_help_screenshot_theme_mode_and_grids_together(ui, 
             assert want in colours, (name, state)
             assert to_rich_color(themes.load_theme(first).state_colors[state]) != want
         assert f"theme {name}" in str(screen.query_one("#cmp-status").render())
+
+        await pilot.press("ctrl+p")                 # the palette, with the race guards
+        await pilot.pause()
+        assert type(app.screen) is command_palette_class()
+        await pilot.press("escape")
+        await pilot.pause()
 
         await pilot.press("c")
         await pilot.pause()

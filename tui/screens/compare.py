@@ -23,6 +23,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.message import Message
@@ -38,10 +39,13 @@ from tui.playback import (Playback, Script, StepRecord, describe_result, describ
                           undo_to)
 from tui.runner import EngineRunner
 from tui.screens.help import HelpScreen
+from tui.textual_compat import command_palette_class, guard_option_list_races
 from tui.theming import MODE_WORDS, ThemedApp, auto_glyphs, next_mode
 from tui.widgets.event_log import EventLog
 from tui.widgets.machine_bar import MachineBar
 from tui.widgets.pfn_grid import PfnGrid
+
+guard_option_list_races()
 
 SIDES = ("left", "right")
 Counter = int | str | None
@@ -649,6 +653,12 @@ class CompareApp(JobHost, ThemedApp):
                                     title="memmap-tui compare help",
                                     keys_title=COMPARE_KEYS_TITLE,
                                     extra_rows=COMPARE_EXTRA_ROWS))
+
+    def action_command_palette(self) -> None:
+        """ctrl+p: Textual's commands (themes: ours) in the palette with the race guards."""
+        if self.busy or not self.use_command_palette or CommandPalette.is_open(self):
+            return
+        self.push_screen(command_palette_class()(id="--command-palette"))
 
     async def action_quit(self) -> None:
         self.exit()
