@@ -20,6 +20,7 @@ KSM, memory tiers, cpusets) are listed in docs/engine-rules-notifiers.md.
 from __future__ import annotations
 
 from . import fault_inject
+from .linear_map import can_set_direct_map
 
 MEM_ONLINE = "MEM_ONLINE"
 MEM_GOING_OFFLINE = "MEM_GOING_OFFLINE"
@@ -40,6 +41,19 @@ def memory_notify(m, tx, action: str, start_pfn: int, nr_pages: int) -> tuple[in
                 tx.call(name, action, f"NOTIFY_BAD: {err} ({fault_inject.errno_name(err)})")
                 return err, name
     return 0, ""
+
+
+def node_notify(m, tx, action: str, nid: int) -> None:
+    """drivers/base/node.c node_notify() (6.17+): the node chain around the memory chain, for
+    a node's first memory coming and its last memory going. Its members (slab, memory tiers,
+    cpusets, ...) never veto in this model; the events show where the kernel sends them."""
+    if m.profile.node_notifier:
+        tx.call("node_notify", f"{action}, nid={nid}")
+
+
+def node_has_memory(m, nid: int) -> int:
+    """pgdat->node_present_pages: the present pages of the node (N_MEMORY when non-zero)."""
+    return sum(z.present for z in m.node_zones(nid))
 
 
 def _chain(m):
@@ -120,12 +134,23 @@ def _linear_leaf_split(m, pa: int) -> bool:
 
 
 def linear_map_leaf_size(m, pa: int) -> int:
-    """Size of the linear-map leaf covering pa.
+    """Size of the arm64 linear-map leaf covering pa.
 
-    arm64 builds the linear map of hot-added memory with base pages whenever
-    can_set_direct_map() holds, which rodata=full (the default) makes true: no edge can then
-    split a leaf. Block (PMD/PUD) linear mappings come only with rodata=off/noalias and no
-    other user of can_set_direct_map(); the machine has no such knob yet, so this answers
-    for the default configuration.
+    arch_add_memory() maps a hot-added range with base pages when can_set_direct_map() holds
+    (rodata=full, the default: NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS); otherwise with a PUD
+    block over every aligned GiB the range covers (4K pages) and PMD blocks elsewhere, as
+    engine/linear_map.py charges them. Contiguous (CONT_PMD) runs are not modelled: block
+    aligned edges never fall inside one.
     """
-    return m.page_size
+    if can_set_direct_map(m):
+        return m.page_size
+    r = m.res.containing(pa >> m.page_shift)
+    if r is None:
+        return m.page_size
+    ps = m.page_shift
+    lo, hi = r.start_pfn << ps, r.end_pfn << ps
+    pud = m.arch.linear_pmd_span          # what one PMD table maps = a PUD block
+    base = pa - pa % pud
+    if m.arch.pud_block and lo <= base and base + pud <= hi:
+        return pud
+    return m.arch.pmd_size

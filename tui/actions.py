@@ -491,6 +491,7 @@ class MachineActions:
         def done(path: Path | None) -> None:
             if path is None:
                 return
+            self.last_answers["save"] = str(path)
             text = Scenario(self.config, [dict(op) for op in self.machine.history]).to_toml()
             try:
                 path.write_text(text, encoding="utf-8")
@@ -501,8 +502,10 @@ class MachineActions:
             self.main_screen.log_widget.note(f"saved {len(self.machine.history)} steps to {where}")
             self.notify(f"saved scenario: {where}", markup=False)
 
+        last = self.last_answers.get("save")
         self.push_screen(PromptDialog("save session as a scenario", "file",
-                                      "memmap-session.toml", "memmap-session.toml",
+                                      last if isinstance(last, str) else "memmap-session.toml",
+                                      "memmap-session.toml",
                                       "replay it with: memmap-tui run FILE · enter: save", check),
                          done)
 
@@ -519,15 +522,21 @@ class MachineActions:
             return
         machine = self.machine
 
+        def check(text: str) -> int:
+            pfn = parse_target(text, machine)
+            self.last_answers["jump"] = text
+            return pfn
+
         def done(pfn: int | None) -> None:
             if pfn is not None and main.grid is not None:
                 main.grid.goto_pfn(pfn)
                 main.refresh_inspector()
 
-        self.push_screen(PromptDialog("jump", "pfn / address", "", "1234 · 0x100000000 · block 33",
+        last = self.last_answers.get("jump")
+        self.push_screen(PromptDialog("jump", "pfn / address", last if isinstance(last, str) else "",
+                                      "1234 · 0x100000000 · block 33",
                                       "pfn (decimal or pfn 0x..), address (0x...), block N, "
-                                      "section N · enter: go",
-                                      lambda text: parse_target(text, machine)), done)
+                                      "section N · enter: go", check), done)
 
     def set_jump_targets(self: MemmapApp, ranges: list[tuple[int, int]]) -> None:
         """What `]` / `[` visit next: the last operation's changes or the `b` highlight."""

@@ -186,3 +186,20 @@ def test_progress_text_counts_and_bar():
     assert plain.count("█") == round(0.25 * 28)
     assert "esc: cancel" in plain
     assert "rolling back" in progress_text("x", "", 0, 0, 0.0, 0, 40, True).plain
+
+
+async def test_dialogs_remember_the_last_answer(ui, make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.hot_add(pilot, app, "512M")
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.screen.query_one("#size", Input).value == "512M"
+        await pilot.press("escape", "slash")
+        await pilot.pause()
+        app.screen.query_one("#value", Input).value = "block 33"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("slash")
+        await pilot.pause()
+        assert app.screen.query_one("#value", Input).value == "block 33"
