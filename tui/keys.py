@@ -39,6 +39,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # help first among the footer's keys: it must fit even in 80 columns
     ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
                "Every key and the colour / glyph legend", footer=True),
+    ActionSpec("lessons", "L", "lessons", "Lessons", "Lesson browser…",
+               "Browse the built-in lessons (type to filter); enter boots the lesson's machine "
+               "and starts its narration"),
     ActionSpec("new_machine", "n", "new_machine", "New", "New machine…",
                "Boot a new machine from a form with every engine knob (presets on 1-9)"),
     ActionSpec("hot_add", "a", "hot_add", "Add", "Hot-add memory…",
