@@ -23,6 +23,7 @@ from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
 from .resmap import ResourceMap
+from .gcpause import collector_paused
 from .tx import Columns, Tx
 
 
@@ -107,13 +108,16 @@ class Machine:
         self.online_policy = cfg.online_policy
         self.auto_movable_ratio = cfg.auto_movable_ratio
 
-        self.store = PfnStore(self.pps)
+        # per-section and per-block columns reserve the whole address space without backing
+        # it (see Columns): a block is at least a section, so sections + 1 rows hold any block
+        nsecs = self.max_pfn // self.pps
+        self.store = PfnStore(self.pps, capacity=nsecs)
         self.secs = Columns({"present": (np.bool_, False), "online": (np.bool_, False),
-                             "node": (np.int16, -1), "early": (np.bool_, False)})
+                             "node": (np.int16, -1), "early": (np.bool_, False)}, capacity=nsecs)
         self.blks = Columns({"exists": (np.bool_, False), "online": (np.bool_, False),
                              "zone": (np.int8, -1), "node": (np.int16, -1),
                              "nr_vmemmap": (np.int32, 0), "res": (np.int64, -1),
-                             "boot": (np.bool_, False), "group": (np.int32, -1)})
+                             "boot": (np.bool_, False), "group": (np.int32, -1)}, capacity=nsecs + 1)
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
@@ -177,6 +181,10 @@ class Machine:
 
         A refusal is a result, never an exception. An exception from inside (a progress hook
         raising `Cancelled`, or an engine bug) rolls the machine back exactly and propagates."""
+        with collector_paused():
+            return self._apply(op)
+
+    def _apply(self, op: dict) -> OpResult:
         from .ops import dispatch, normalise
         try:
             name, args = normalise(self, op)
@@ -606,7 +614,10 @@ class Machine:
                 "end": r.end_pfn << ps, "start_pfn": r.start_pfn, "end_pfn": r.end_pfn,
                 "node": r.node, "via": r.via, "memmap": r.memmap,
                 "name": r.name, "flags": list(r.flags), "parent": r.owner or None,
-                "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))}
+                # existing blocks only: a stale entry (release_mem_region_adjustable left
+                # it) claims the range without any memory block
+                "blocks": [b for b in range(r.start_pfn // self.ppb, r.end_pfn // self.ppb)
+                           if b < self.blks.size and self.blks.exists[b]]}
 
     def resource_at(self, pfn: int) -> dict | None:
         r = self.res.containing(pfn)

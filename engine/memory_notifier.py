@@ -44,6 +44,19 @@ def memory_notify(m, tx, action: str, start_pfn: int, nr_pages: int) -> tuple[in
     return 0, ""
 
 
+def node_notify(m, tx, action: str, nid: int) -> None:
+    """drivers/base/node.c node_notify() (6.17+): the node chain around the memory chain, for
+    a node's first memory coming and its last memory going. Its members (slab, memory tiers,
+    cpusets, ...) never veto in this model; the events show where the kernel sends them."""
+    if m.profile.node_notifier:
+        tx.call("node_notify", f"{action}, nid={nid}")
+
+
+def node_has_memory(m, nid: int) -> int:
+    """pgdat->node_present_pages: the present pages of the node (N_MEMORY when non-zero)."""
+    return sum(z.present for z in m.node_zones(nid))
+
+
 def _chain(m):
     """The registered members, in the order the chain calls them."""
     members = []
@@ -126,12 +139,10 @@ def _linear_leaf_split(m, pa: int) -> bool:
 
 
 def linear_map_leaf_size(m, pa: int) -> int:
-    """Size of the linear-map leaf covering pa.
-
-    arm64 builds the linear map of hot-added memory with base pages whenever
-    can_set_direct_map() holds, which rodata=full (the default) makes true: no edge can then
-    split a leaf. Block (PMD/PUD) linear mappings come only with rodata=off/noalias and no
-    other user of can_set_direct_map(); the machine has no such knob yet, so this answers
-    for the default configuration.
-    """
-    return m.page_size
+    """Size of the arm64 linear-map leaf covering pa, as engine/linear_map.py built it: a base
+    page when can_set_direct_map() holds (rodata=full, the default), else a PUD block where one
+    arch_add_memory() call (or boot RAM) covered an aligned GiB (4K pages) and a PMD block
+    elsewhere. Contiguous (CONT_PMD) runs are not modelled: block-aligned edges never fall
+    inside one."""
+    from .linear_map import linear_map_leaf_size as leaf_size
+    return leaf_size(m, pa)

@@ -83,9 +83,8 @@ class Resource:
     @property
     def name(self) -> str:
         """The resource name add_memory() registers: driver-managed ones carry the driver's."""
-        if self.via == "virtio_mem":
-            return "System RAM (virtio_mem)"
-        return "System RAM" if self.via in ("acpi", "dlpar") else "System RAM (kmem)"
+        return {"acpi": "System RAM", "dlpar": "System RAM", "probe": "System RAM",
+                "virtio_mem": "System RAM (virtio_mem)"}.get(self.via, "System RAM (kmem)")
 
     @property
     def flags(self) -> tuple[str, ...]:

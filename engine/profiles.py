@@ -49,6 +49,14 @@ class KernelProfile:
     arm64_leaf_split_check: bool = False
     # offline_pages() prints "Offlined Pages N" with pr_info (before 5.12) or pr_debug
     offlined_pages_info: bool = False
+    # create_altmaps_and_memory_blocks() error path: arch_remove_memory(..., NULL) when the
+    # block devices cannot be created (6.8 until the 2026 fix passing params.altmap)
+    block_devices_error_null_altmap: bool = False
+    # the node notifier chain (NODE_ADDING_FIRST_MEMORY, ... ; 6.17) around the memory chain
+    node_notifier: bool = False
+    # add_memory_resource() sets a new node online and registers it right after
+    # __try_online_node(), before arch_add_memory() (newest), instead of after the devices
+    new_node_online_early: bool = False
     # virtio-mem SBM tells kernel-zone and ZONE_MOVABLE blocks apart and unplugs MOVABLE
     # first ("virtio-mem: prioritize unplug from ZONE_MOVABLE in Sub Block Mode", 5.16)
     virtio_mem_movable_first: bool = False
@@ -111,6 +119,7 @@ V6_8 = replace(
     summary="multi-block adds split per block (create_altmaps_and_memory_blocks), altmap-aware removal; "
             "dax devices get memmap_on_memory and kmem passes MHP_MEMMAP_ON_MEMORY",
     memmap_rule="per-block", removal_rule="altmap-blocks", kmem_memmap_attr=True,
+    block_devices_error_null_altmap=True,
 )
 V6_11 = replace(
     V6_8, name="6.11", version=(6, 11),
@@ -123,9 +132,12 @@ V7_2 = replace(
     summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE); "
             "arm64 refuses offlines that would split a linear-map or vmemmap leaf; "
             "ppc64 radix maps a vmemmap PMD only at an aligned start; arm64 page-table "
-            "allocation failures in a hot-add return -ENOMEM instead of BUG",
+            "allocation failures in a hot-add return -ENOMEM instead of BUG; node notifier "
+            "chain; a new node goes online before arch_add_memory(); the block-device error path "
+            "passes the altmap",
     offline_kpageflags=(), arm64_leaf_split_check=True, ppc_vmemmap_rule="pmd-if-aligned",
-    arm64_pgtable_alloc_fail="enomem",
+    arm64_pgtable_alloc_fail="enomem", node_notifier=True, new_node_online_early=True,
+    block_devices_error_null_altmap=False,
 )
 PROFILE_LIST: tuple[KernelProfile, ...] = (RFC_2017, V5_13, V6_1, V6_6, V6_8, V6_11, V7_2)
 

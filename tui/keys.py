@@ -39,6 +39,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # help first among the footer's keys: it must fit even in 80 columns
     ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
                "Every key and the colour / glyph legend", footer=True),
+    ActionSpec("lessons", "L", "lessons", "Lessons", "Lesson browser…",
+               "Browse the built-in lessons (type to filter); enter boots the lesson's machine "
+               "and starts its narration"),
     ActionSpec("new_machine", "n", "new_machine", "New", "New machine…",
                "Boot a new machine from a form with every engine knob (presets on 1-9)"),
     ActionSpec("hot_add", "a", "hot_add", "Add", "Hot-add memory…",
@@ -101,6 +104,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("cycle_theme", "t", "cycle_theme", "Theme", "Cycle theme", "Switch to the next theme"),
     ActionSpec("screenshot", "f8", "screenshot", "Shot", "Save SVG screenshot",
                "Save an SVG screenshot of the screen in the current directory"),
+    ActionSpec("twin", "T", "twin", "Twin", "Open the twin of this live machine",
+               "Live view (memmap-tui --live): boot a simulated twin of this machine (its boot "
+               "layout, block size, settings, kernel profile and hot-added blocks) to try "
+               "operations on"),
     ActionSpec("quit", "q", "quit", "Quit", "Quit", "Quit memmap-tui", footer=True),
 )
 

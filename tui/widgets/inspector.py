@@ -80,6 +80,10 @@ class Inspector(TextPanel):
             self._kv(out, "mapping", page.get("mapping"))
         self._kv(out, "flags", " ".join(page.get("flags") or []) or "-")
         self._kv(out, "kpageflags", " ".join(page.get("kpageflags") or []) or "-")
+        if page.get("why"):
+            # a live machine's pfn: how its state was read from the kernel's flags
+            out.append("why        ", style="dim")
+            out.append(f"{page['why']}\n", style="italic")
         memmap_of = page.get("memmap_of")
         if memmap_of:
             out.append("holds struct pages of ", style="bold magenta")
@@ -144,7 +148,9 @@ class Inspector(TextPanel):
             return
         where = {"altmap": "on the hot-added memory itself (vmem_altmap)",
                  "buddy": "in buddy pages allocated at hot-add",
-                 "boot": "allocated by memblock at boot"}.get(source, source)
+                 "boot": "allocated by memblock at boot",
+                 "kernel": "in kernel memory (memblock or buddy: user space cannot see where)",
+                 }.get(source, source)
         out.append(f"{source}: {where}\n")
         if memmap.get("mapped"):
             out.append(f"  mapped with {memmap['mapped']}\n")
