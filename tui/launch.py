@@ -65,7 +65,8 @@ def build_app(args: Any):
                   file=sys.stderr)
             raise SystemExit(2)
     glyphs = args.glyphs or "auto"
-    if args.live or args.attach:
+    # --live / --attach (a caller's own Namespace may predate them)
+    if vars(args).get("live") or vars(args).get("attach"):
         return build_live_app(args, settings, glyphs)
     return MemmapApp(config=config, theme=args.theme, glyphs=glyphs,
                      settings=settings, playback=playback)
