@@ -92,6 +92,7 @@ def boot_machine(m) -> None:
     top_pfn = max((hi for nd in m.nodes.values() for _, hi in nd.boot_ranges), default=0)
     m.store.ensure(-(-top_pfn // pps))
     m.secs.ensure(-(-top_pfn // pps), None)
+    m.secs.fill_rows(0, -(-top_pfn // pps))      # boot rows carry real defaults (node -1, ...)
     for nid, nd in m.nodes.items():
         for lo, hi in byte_ranges[ids.index(nid)]:
             s0, s1 = (lo >> shift) // pps, -(-(hi >> shift) // pps)
@@ -123,6 +124,7 @@ def boot_machine(m) -> None:
     ppb = m.ppb
     nblocks = -(-top_pfn // ppb)
     m.blks.ensure(nblocks, None)
+    m.blks.fill_rows(0, nblocks)
     for b in range(nblocks):
         lo, hi = b * ppb, (b + 1) * ppb
         secs = range(lo // pps, min(hi // pps, m.secs.size))

@@ -298,6 +298,14 @@ class MachineConfig:
                 raise ConfigError(f"{w}.requested_size: must be a multiple of block_size ({format_size(bs)})")
             if v.requested_size > v.size:
                 raise ConfigError(f"{w}.requested_size: must not exceed size ({format_size(v.size)})")
+        if self.virtio_mem:
+            # where QEMU would put them, against the boot RAM as QEMU lays it out
+            from .arch import boot_ram_ranges, with_overrides
+            from .virtio_mem import place_devices
+            full = with_overrides(arch, la57=self.la57)
+            boot = [r for rs in boot_ram_ranges(full, [n.memory for n in sorted(self.nodes, key=lambda n: n.id)])
+                    for r in rs]
+            place_devices(full, boot, self.virtio_mem, max(self.block_size or 0, arch.section_size))
 
 
     def _check_types(self, where: str) -> None:
@@ -341,6 +349,8 @@ FIELD_TYPES: dict[str, tuple[tuple, str]] = {
     "struct_page_size": ((int, None), "an integer"),
     "hugetlb": ((bool,), "true or false"),
     "pageblock_order": ((int, None), "an integer"),
+    "rodata": ((str,), "\"full\", \"on\" or \"off\""),
+    "acpi_hotplug_memory": ((bool,), "true or false"),
 }
 
 

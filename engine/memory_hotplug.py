@@ -146,7 +146,9 @@ def auto_start(m, size: int) -> int:
 # who refuses a zero-sized device, per `via` (the caller of add_memory)
 EMPTY_DEVICE_CHECK = {
     "acpi": "acpi_memory_enable_device: total_length == 0 (\"device is empty\")",
-    "driver": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+    "kmem": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+    "driver": "check_hotplug_memory_range: !size (a generic caller passes what it is given)",
+    "dlpar": "dlpar_memory: the request counts LMBs",
 }
 
 
@@ -166,10 +168,11 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tupl
         name = "System RAM" if via in ("acpi", "dlpar", "probe") else "System RAM (kmem)"
     caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory",
               "probe": "probe_store"}.get(via, "add_memory_driver_managed")
-    if not size:
-        # the drivers never call add_memory for nothing: they refuse an empty device first
+    if not size and via in EMPTY_DEVICE_CHECK:
+        # these drivers never call add_memory for nothing: they refuse an empty device first
+        # (a generic driver reaching register_memory_resource gets its E2BIG)
         raise OpFailed("EINVAL", "an empty memory device (size 0) cannot be added",
-                       EMPTY_DEVICE_CHECK.get(via, EMPTY_DEVICE_CHECK["acpi"]))
+                       EMPTY_DEVICE_CHECK[via])
     static_group = m.profile.has_memory_groups and via in STATIC_GROUP_VIAS
     flags = [mg.MHP_NID_IS_MGID] if (mg.MHP_NID_IS_MGID in mhp_flags or static_group) else []
     if via == "driver" or (via == "kmem" and memmap_flag):
