@@ -75,8 +75,7 @@ def build_app(args: argparse.Namespace):
                   file=sys.stderr)
             raise SystemExit(2)
     glyphs = args.glyphs or "auto"
-    # --live / --attach (a caller's own Namespace may predate them)
-    if vars(args).get("live") or vars(args).get("attach"):
+    if args.live or args.attach:
         return build_live_app(args, settings, glyphs)
     return MemmapApp(config=config, theme=args.theme, glyphs=glyphs,
                      settings=settings, playback=playback)
