@@ -172,8 +172,31 @@ def main() -> None:
             doc = _summarise(name, [_in_child(name, 1) for _ in range(repeat)])
         else:
             doc = _in_child(name, repeat)
-        doc["runs"] = repeat
-        print(name, json.dumps(doc, indent=1), flush=True)
+        print(f"{name} ({repeat} runs; times in ms unless the name says _s)", flush=True)
+        for path, st in _leaves(doc):
+            print(f"  {path:<34} min {st['min']:10.3f}  median {st['median']:10.3f}  max {st['max']:10.3f}",
+                  flush=True)
+        for path, ratio in _ratios(doc):
+            print(f"  {path:<34} median / empty machine: {ratio:.2f}x (target <= 1.5x)", flush=True)
+
+
+def _leaves(doc: dict, prefix: str = ""):
+    """(path, {min, median, max}) of every measured figure, in order."""
+    for k, v in doc.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and set(v) == {"min", "median", "max"}:
+            yield path, v
+        elif isinstance(v, dict):
+            yield from _leaves(v, path + ".")
+
+
+def _ratios(doc: dict):
+    empty = doc.get("empty")
+    if not isinstance(empty, dict):
+        return
+    for size in ("8TiB", "60TiB"):
+        for op, st in doc.get(size, {}).items():
+            yield f"{size}.{op}", st["median"] / empty[op]["median"]
 
 
 if __name__ == "__main__":

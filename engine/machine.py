@@ -18,11 +18,10 @@ from .config import MachineConfig
 from .errors import Cancelled, KernelBug, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
-from .memory_group import MemoryGroup
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
-from .resmap import ResourceMap
+from .resmap import IdMap, ResourceMap
 from .gcpause import collector_paused
 from .tx import Columns, Tx
 
@@ -121,7 +120,7 @@ class Machine:
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
-        self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
+        self.groups = IdMap()     # memory groups by id (drivers/base/memory.c), lowest free id O(log n)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
