@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import OpFailed
+from .errors import KernelBug, OpFailed
 from . import memory_hotplug as mh
 from .memory_block import memory_block_offline, memory_block_online
 
@@ -73,7 +73,16 @@ def acpi_eject(m, tx, start: int, size: int) -> None:
                                    f"acpi_scan_try_to_offline: second pass failed on memory{b}: {e.check}") from None
         tx.call("acpi_memory_remove_memory", f"[{start:#x}-{start + size - 1:#x}]")
         with tx.nest():
-            mh.try_remove_memory(m, tx, start, size, caller="__remove_memory")
+            try:
+                mh.try_remove_memory(m, tx, start, size, caller="__remove_memory")
+            except KernelBug:
+                raise
+            except OpFailed as e:
+                # __remove_memory(): "if (try_remove_memory(start, size)) BUG();"
+                tx.log("------------[ cut here ]------------")
+                tx.log("kernel BUG at mm/memory_hotplug.c!")
+                raise KernelBug("mm/memory_hotplug.c", "__remove_memory: BUG() because "
+                                f"try_remove_memory() failed (-{e.errno}): {e.check}", e.message) from None
 
 
 def _offline_one(m, tx, b: int) -> None:

@@ -44,10 +44,15 @@ def boot_machine(m) -> None:
     shift = arch.page_shift
     node_cfgs = sorted(cfg.nodes, key=lambda n: n.id)
     ids = [n.id for n in node_cfgs]
-    byte_ranges = boot_ram_ranges(arch, [n.memory for n in node_cfgs])
+    explicit = any(n.ram for n in node_cfgs)
+    if explicit:
+        # a given layout (a real machine's iomem): its gaps are the firmware holes
+        byte_ranges = [list(n.ram or ()) for n in node_cfgs]
+    else:
+        byte_ranges = boot_ram_ranges(arch, [n.memory for n in node_cfgs])
     all_ranges = [r for rs in byte_ranges for r in rs]
     lowmem_end = all_ranges[0][1] if all_ranges else 0
-    holes = firmware_holes(arch, lowmem_end)
+    holes = [] if explicit else firmware_holes(arch, lowmem_end)
     boot_mem_end = max((hi for _, hi in all_ranges), default=0)
 
     m._block_size = cfg.block_size or probe_memory_block_size(

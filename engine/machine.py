@@ -121,6 +121,7 @@ class Machine:
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
         self.groups = IdMap()     # memory groups by id (drivers/base/memory.c), lowest free id O(log n)
+        self.virtio_mem: dict = {}                   # virtio-mem devices by id (probed after boot)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
@@ -612,7 +613,10 @@ class Machine:
                 "end": r.end_pfn << ps, "start_pfn": r.start_pfn, "end_pfn": r.end_pfn,
                 "node": r.node, "via": r.via, "memmap": r.memmap,
                 "name": r.name, "flags": list(r.flags), "parent": r.owner or None,
-                "blocks": list(range(r.start_pfn // self.ppb, r.end_pfn // self.ppb))}
+                # existing blocks only: a stale entry (release_mem_region_adjustable left
+                # it) claims the range without any memory block
+                "blocks": [b for b in range(r.start_pfn // self.ppb, r.end_pfn // self.ppb)
+                           if b < self.blks.size and self.blks.exists[b]]}
 
     def resource_at(self, pfn: int) -> dict | None:
         r = self.res.containing(pfn)

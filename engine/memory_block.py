@@ -11,7 +11,8 @@ from . import memory_hotplug as mh
 from . import page_alloc, virtio_mem
 from .fault_inject import errno_name
 from .memory_notifier import (MEM_CANCEL_OFFLINE, MEM_CANCEL_ONLINE, MEM_GOING_OFFLINE,
-                              MEM_GOING_ONLINE, MEM_OFFLINE, MEM_ONLINE, memory_notify)
+                              MEM_GOING_ONLINE, MEM_OFFLINE, MEM_ONLINE, memory_notify,
+                              node_has_memory, node_notify)
 
 ONLINE_TYPES = ("online", "online_kernel", "online_movable")
 
@@ -77,7 +78,6 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
     m.blks.set_row(b, {"online": True, "zone": z.idx}, tx.journal)
     s0, s1 = lo // m.pps, hi // m.pps
     tx.journal.array_set(m.secs.online, slice(s0, s1), True)
-    virtio_mem.virtio_mem_memory_notifier_cb(m, tx, "MEM_ONLINE", lo, hi)
 
 
 def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=None) -> None:
@@ -85,12 +85,17 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
     nr = hi - lo
     populated = z.populated()
     mh.move_pfn_range_to_zone(m, tx, z, lo, nr)
+    first_memory = not node_has_memory(m, z.node)
+    if first_memory:
+        node_notify(m, tx, "NODE_ADDING_FIRST_MEMORY", z.node)
     err, who = memory_notify(m, tx, MEM_GOING_ONLINE, lo, nr)
     if err:
         # failed_addition: everything done so far is undone (the journal does it)
         addr = lambda p: p << m.page_shift
         tx.debug(f"online_pages [mem {addr(lo):#010x}-{addr(hi) - 1:#010x}] failed")
         memory_notify(m, tx, MEM_CANCEL_ONLINE, lo, nr)
+        if first_memory:
+            node_notify(m, tx, "NODE_CANCEL_ADDING_FIRST_MEMORY", z.node)
         raise OpFailed(errno_name(err), f"a memory notifier ({who}) vetoed MEM_GOING_ONLINE "
                        f"with {err}", f"online_pages: memory_notify(MEM_GOING_ONLINE) -> "
                        f"notifier_to_errno() = {err} ({who})")
@@ -118,6 +123,8 @@ def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=Non
         # need_zonelists_rebuild: before init_per_zone_wmark_min(), with the old watermarks
         page_alloc.build_all_zonelists(m, tx)
     page_alloc.setup_per_zone_wmarks(m, tx)
+    if first_memory:
+        node_notify(m, tx, "NODE_ADDED_FIRST_MEMORY", z.node)
     memory_notify(m, tx, MEM_ONLINE, lo, nr)
 
 
@@ -183,11 +190,17 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
                            f"(first: pfn {pfn:#x}, {what})",
                            "start_isolate_page_range: has_unmovable_pages() found an unmovable page "
                            "in a kernel zone: failure to isolate range")
+    # 6.17+: the node's last memory going -> NODE_REMOVING_LAST_MEMORY first
+    last_memory = nr >= node_has_memory(m, z.node)
+    if last_memory:
+        node_notify(m, tx, "NODE_REMOVING_LAST_MEMORY", z.node)
     err, who = memory_notify(m, tx, MEM_GOING_OFFLINE, lo, nr)
     if err:
         # failed_removal_isolated: undo the isolation, tell the chain, report
         tx.call("undo_isolate_page_range", f"[{lo:#x}-{hi - 1:#x}], MIGRATE_MOVABLE")
         memory_notify(m, tx, MEM_CANCEL_OFFLINE, lo, nr)
+        if last_memory:
+            node_notify(m, tx, "NODE_CANCEL_REMOVING_LAST_MEMORY", z.node)
         fail("notifier failure")
         raise OpFailed(errno_name(err), f"a memory notifier ({who}) vetoed MEM_GOING_OFFLINE with {err}",
                        f"offline_pages: memory_notify(MEM_GOING_OFFLINE) -> notifier_to_errno() = "
@@ -207,6 +220,8 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
             tx.left_behind.append(f"{moved} pages already migrated stay where they went")
         tx.call("do_migrate_range", f"[{lo:#x}-{hi - 1:#x}]", "migration keeps failing; retrying until a signal")
         memory_notify(m, tx, MEM_CANCEL_OFFLINE, lo, nr)
+        if last_memory:
+            node_notify(m, tx, "NODE_CANCEL_REMOVING_LAST_MEMORY", z.node)
         fail("signal backoff")
         raise OpFailed("EINTR", "; ".join(why) + "; offlining retried until interrupted",
                        "offline_pages: migration never completes (signal_pending -> -EINTR, signal backoff)")
@@ -233,6 +248,8 @@ def offline_pages(m, tx, lo: int, hi: int, z, b: int) -> None:
     if not z.populated():
         # after init_per_zone_wmark_min(), unlike online_pages()
         page_alloc.build_all_zonelists(m, tx)
+    if last_memory:
+        node_notify(m, tx, "NODE_REMOVED_LAST_MEMORY", z.node)
     memory_notify(m, tx, MEM_OFFLINE, lo, nr)
 
 

@@ -143,10 +143,13 @@ def auto_start(m, size: int) -> int:
         base = clash
 
 
-# who refuses a zero-sized device, per `via` (the caller of add_memory)
+# who refuses a zero-sized device, per `via` (the caller of add_memory). A generic driver is
+# not listed: add_memory_driver_managed() calls register_memory_resource() first, whose
+# mhp_range_allowed() (start < end) answers E2BIG before check_hotplug_memory_range() runs
 EMPTY_DEVICE_CHECK = {
     "acpi": "acpi_memory_enable_device: total_length == 0 (\"device is empty\")",
     "kmem": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+    "dlpar": "dlpar_memory: the request counts LMBs",
 }
 
 
@@ -155,17 +158,17 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tupl
     """__add_memory() / add_memory_driver_managed() -> add_memory_resource(): all or nothing.
 
     via: "acpi" (a DIMM), "kmem" (dax/kmem), "dlpar" (pseries), "driver" (a generic caller
-    that always asks for MHP_MEMMAP_ON_MEMORY) or "virtio_mem". With MHP_NID_IS_MGID in
-    mhp_flags, nid is a memory group id (the group's node is used). Without it, an ACPI or
+    that always asks for MHP_MEMMAP_ON_MEMORY), "virtio_mem" or "probe" (the sysfs probe
+    file, MHP_NONE). With MHP_NID_IS_MGID in mhp_flags, nid is a memory group id (the group's node is used). Without it, an ACPI or
     dax/kmem add registers its static memory group first, as those drivers do (5.15+).
     `memmap_flag` is what kmem passes for MHP_MEMMAP_ON_MEMORY (its device attribute);
     `owner` is the parent resource a driver requested first ("dax0.0" for kmem).
     """
     from . import memory_group as mg
     if name is None:
-        name = "System RAM" if via in ("acpi", "dlpar") else "System RAM (kmem)"
-    caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory"}.get(
-        via, "add_memory_driver_managed")
+        name = "System RAM" if via in ("acpi", "dlpar", "probe") else "System RAM (kmem)"
+    caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory",
+              "probe": "probe_store"}.get(via, "add_memory_driver_managed")
     if not size and via in EMPTY_DEVICE_CHECK:
         # these drivers never call add_memory for nothing: they refuse an empty device first
         # (a generic driver reaching register_memory_resource gets its E2BIG)
@@ -233,6 +236,9 @@ def _acpi_instance(m) -> int:
 def _memmap_plan(m, tx, size: int, via: str, memmap_flag: bool = False) -> str:
     """Which placement the profile picks: "rfc", "single", "per-block" or "buddy"."""
     p = m.profile
+    if via == "probe":
+        # ARCH_MEMORY_PROBE's probe_store() calls __add_memory(..., MHP_NONE): never self-hosted
+        return "buddy"
     ok, why = mhp_supports_memmap_on_memory(m, size)
     if p.memmap_rule == "rfc":
         return "rfc" if ok else "buddy"
@@ -277,6 +283,9 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
         # memory block devices (the model marks it online now so allocations see it)
         tx.set(node, "online", True)
         tx.call("__try_online_node", f"{nid}, set_node_online=false", "new node: pgdat initialised")
+        if m.profile.new_node_online_early:
+            tx.call("node_set_online", f"{nid}")
+            tx.call("register_node", f"{nid}")
     plan = _memmap_plan(m, tx, size, via, memmap_flag)
     m.blks.ensure(hi // m.ppb + 1, tx.journal)
     # resources are named by their first pfn, so nothing is left counting after a removal
@@ -318,11 +327,11 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
             tx.call("node_set_offline", f"{nid}", "error path")
         raise
     tx.journal.dict_set(m.res, rid, Resource(rid, lo, hi, nid, via, memmap_kind, lo, owner))
-    if new_node:
+    if new_node and not m.profile.new_node_online_early:
         tx.call("node_set_online", f"{nid}")
         tx.call("__register_one_node", f"{nid}")
     tx.call("register_memory_blocks_under_node", f"nid={nid}, pfn {lo:#x}-{hi - 1:#x}")
-    if via in ("acpi", "dlpar"):
+    if via in ("acpi", "dlpar", "probe"):
         # only a resource named "System RAM" gets a firmware map entry (not driver-managed)
         tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
     tx.call("add_memory_resource", "", "0")
@@ -370,14 +379,20 @@ def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int
         try:
             create_memory_block_devices(m, tx, nid, b_lo, b_hi, rid, altmap.free, mgid)
         except OpFailed:
-            # arch_remove_memory(cur_start, memblock_size, NULL): without the altmap the
-            # self-hosted memmap pages go to free_pages() instead of vmem_altmap_free()
-            n_self = altmap.alloc
-            tx.journal.dict_del(m.altmaps, b_lo // m.ppb)
-            tx.call("create_altmaps_and_memory_blocks", f"block {b_lo // m.ppb}: create_memory_block_devices failed",
-                    f"arch_remove_memory(cur_start, memblock_size, NULL): {n_self} altmap pages of the "
-                    f"range handed to free_pages() (the buddy now holds pages of unplugged memory)")
+            if m.profile.block_devices_error_null_altmap:
+                # arch_remove_memory(cur_start, memblock_size, NULL): without the altmap the
+                # self-hosted memmap pages go to free_pages() instead of vmem_altmap_free()
+                n_self = altmap.alloc
+                tx.journal.dict_del(m.altmaps, b_lo // m.ppb)
+                tx.call("create_altmaps_and_memory_blocks", f"block {b_lo // m.ppb}: create_memory_block_devices failed",
+                        f"arch_remove_memory(cur_start, memblock_size, NULL): {n_self} altmap pages of the "
+                        f"range handed to free_pages() (the buddy now holds pages of unplugged memory)")
+            else:
+                tx.call("create_altmaps_and_memory_blocks", f"block {b_lo // m.ppb}: create_memory_block_devices failed",
+                        "arch_remove_memory(cur_start, memblock_size, params.altmap); altmap_free()")
             arch_remove_memory(m, tx, b_lo, b_hi)
+            if b_lo // m.ppb in m.altmaps:
+                tx.journal.dict_del(m.altmaps, b_lo // m.ppb)
             for d_lo in done:
                 remove_block_and_altmap(m, tx, d_lo)
             raise
@@ -564,6 +579,9 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         lo, hi = start >> ps, (start + size) >> ps
         blocks = range(lo // m.ppb, hi // m.ppb)
         missing, boot = _first_missing_or_boot(m, blocks)
+        if not boot and _stale_resource_only(m, lo, hi):
+            _remove_stale_range(m, tx, lo, hi)
+            return
         if missing is not None or boot:
             raise OpFailed("EINVAL", f"[{start:#x}-{start + size - 1:#x}] is not hot-added memory"
                            + (f" (no memory block {missing})" if missing is not None else " (boot memory)"),
@@ -641,6 +659,32 @@ def _first_missing_or_boot(m, blocks: range) -> tuple[int | None, bool]:
     if known < b1:
         return known, False
     return None, bool(m.blks.boot[b0:b1].any())
+
+
+def _stale_resource_only(m, lo: int, hi: int) -> bool:
+    """A range with no memory block and no present section left, but still claimed by a
+    "System RAM" entry that an earlier spanning removal could not release."""
+    r = m.res.containing(lo)
+    if r is None or not (r.start_pfn <= lo and hi <= r.end_pfn):
+        return False
+    b0, b1 = lo // m.ppb, hi // m.ppb
+    s0, s1 = lo // m.pps, min(hi // m.pps, m.secs.size)
+    no_blocks = not (b0 < m.blks.size and m.blks.exists[b0:min(b1, m.blks.size)].any())
+    return no_blocks and not (s0 < s1 and m.secs.present[s0:s1].any())
+
+
+def _remove_stale_range(m, tx, lo: int, hi: int) -> None:
+    """try_remove_memory() over a range whose memory is already gone: no block is online (there
+    are none), remove_memory_block_devices() and __remove_pages() find nothing and
+    WARN_ON_ONCE (find_memory_block_by_id() NULL, !valid_section()), and
+    release_mem_region_adjustable() now finds the stale entry holding the range: released."""
+    tx.call("remove_memory_block_devices", f"pfn {lo:#x}-{hi - 1:#x}", "no memory block: WARN_ON_ONCE(!mem)")
+    tx.log_once(m.printed_once, "remove_memory_block_devices",
+                "WARNING: CPU: 0 PID: 1 at drivers/base/memory.c remove_memory_block_devices")
+    tx.call("arch_remove_memory", f"pfn {lo:#x}-{hi - 1:#x}", "no valid section: WARN_ON_ONCE(!valid_section(ms))")
+    tx.log_once(m.printed_once, "sparse_remove_section",
+                "WARNING: CPU: 0 PID: 1 at mm/sparse.c sparse_remove_section")
+    _release_resources(m, tx, lo, hi)
 
 
 def _rfc_selfhosted(m, b: int) -> bool:

@@ -11,6 +11,8 @@ Members modelled because they change outcomes:
   refuses to offline any early (boot) section: "Boot memory [%lx %lx] offlining attempted",
   NOTIFY_BAD = -EPERM. In the newest kernels (prevent_memory_remove_notifier) it also refuses
   an offline whose edges would split a leaf entry of the linear map or of the vmemmap.
+- drivers/virtio/virtio_mem.c (registered at probe): MEM_ONLINE may queue the driver's work;
+  in SBM, MEM_GOING_ONLINE of a block the driver has not added (or is removing) is refused.
 - lib/memory-notifier-error-inject.c (a module, loaded later, priority 0 by default): fails
   MEM_GOING_ONLINE / MEM_GOING_OFFLINE with the errno written to its debugfs file.
 Members that never veto in this model (slab/SLUB per-node caches, page_ext, KASAN shadow,
@@ -42,6 +44,19 @@ def memory_notify(m, tx, action: str, start_pfn: int, nr_pages: int) -> tuple[in
     return 0, ""
 
 
+def node_notify(m, tx, action: str, nid: int) -> None:
+    """drivers/base/node.c node_notify() (6.17+): the node chain around the memory chain, for
+    a node's first memory coming and its last memory going. Its members (slab, memory tiers,
+    cpusets, ...) never veto in this model; the events show where the kernel sends them."""
+    if m.profile.node_notifier:
+        tx.call("node_notify", f"{action}, nid={nid}")
+
+
+def node_has_memory(m, nid: int) -> int:
+    """pgdat->node_present_pages: the present pages of the node (N_MEMORY when non-zero)."""
+    return sum(z.present for z in m.node_zones(nid))
+
+
 def _chain(m):
     """The registered members, in the order the chain calls them."""
     members = []
@@ -49,6 +64,10 @@ def _chain(m):
         name = ("prevent_memory_remove_notifier" if m.profile.arm64_leaf_split_check
                 else "prevent_bootmem_remove_notifier")
         members.append((name, arm64_prevent_remove))
+    if m.virtio_mem:
+        # registered at virtio_mem_probe(), before the error-injection module is loaded
+        from .virtio_mem import virtio_mem_memory_notifier_cb
+        members.append(("virtio_mem_memory_notifier_cb", virtio_mem_memory_notifier_cb))
     members.append(("notifier_err_inject_callback", error_inject))
     return members
 
@@ -120,12 +139,10 @@ def _linear_leaf_split(m, pa: int) -> bool:
 
 
 def linear_map_leaf_size(m, pa: int) -> int:
-    """Size of the linear-map leaf covering pa.
-
-    arm64 builds the linear map of hot-added memory with base pages whenever
-    can_set_direct_map() holds, which rodata=full (the default) makes true: no edge can then
-    split a leaf. Block (PMD/PUD) linear mappings come only with rodata=off/noalias and no
-    other user of can_set_direct_map(); the machine has no such knob yet, so this answers
-    for the default configuration.
-    """
-    return m.page_size
+    """Size of the arm64 linear-map leaf covering pa, as engine/linear_map.py built it: a base
+    page when can_set_direct_map() holds (rodata=full, the default), else a PUD block where one
+    arch_add_memory() call (or boot RAM) covered an aligned GiB (4K pages) and a PMD block
+    elsewhere. Contiguous (CONT_PMD) runs are not modelled: block-aligned edges never fall
+    inside one."""
+    from .linear_map import linear_map_leaf_size as leaf_size
+    return leaf_size(m, pa)

@@ -49,6 +49,20 @@ class KernelProfile:
     arm64_leaf_split_check: bool = False
     # offline_pages() prints "Offlined Pages N" with pr_info (before 5.12) or pr_debug
     offlined_pages_info: bool = False
+    # create_altmaps_and_memory_blocks() error path: arch_remove_memory(..., NULL) when the
+    # block devices cannot be created (6.8 until the 2026 fix passing params.altmap)
+    block_devices_error_null_altmap: bool = False
+    # the node notifier chain (NODE_ADDING_FIRST_MEMORY, ... ; 6.17) around the memory chain
+    node_notifier: bool = False
+    # add_memory_resource() sets a new node online and registers it right after
+    # __try_online_node(), before arch_add_memory() (newest), instead of after the devices
+    new_node_online_early: bool = False
+    # virtio-mem SBM tells kernel-zone and ZONE_MOVABLE blocks apart and unplugs MOVABLE
+    # first ("virtio-mem: prioritize unplug from ZONE_MOVABLE in Sub Block Mode", 5.16)
+    virtio_mem_movable_first: bool = False
+    # virtio-mem turns offline_and_remove_memory() errors into -EBUSY and keeps retrying to
+    # remove fully unplugged blocks (have_unplugged_mb), 6.5
+    virtio_mem_retry_removal: bool = False
     # -- callers and architectures (docs/engine-rules-arch.md) --------------------------
     # drivers/dax/kmem.c passes MHP_MEMMAP_ON_MEMORY when the device's memmap_on_memory
     # attribute is set (6.8+); before, it never asks and the attribute does not exist
@@ -92,18 +106,20 @@ V6_1 = replace(
     V5_13, name="6.1", version=(6, 1),
     summary="as 5.13, plus PG_vmemmap_self_hosted (PG_owner_priv_1) on self-hosted pages; auto-movable policy",
     vmemmap_flags=("reserved", "vmemmap_self_hosted"), has_auto_movable=True, has_memory_groups=True,
+    virtio_mem_movable_first=True,
 )
 V6_6 = replace(
     V6_1, name="6.6", version=(6, 6),
     summary="force mode (pageblock padding), per-block mem->altmap, unsupported adds fall back; "
             "ppc64 radix gets memmap_on_memory and radix__vmemmap_populate",
-    memmap_rule="fallback", has_force=True, ppc_vmemmap_rule="pmd-if-none",
+    memmap_rule="fallback", has_force=True, ppc_vmemmap_rule="pmd-if-none", virtio_mem_retry_removal=True,
 )
 V6_8 = replace(
     V6_6, name="6.8", version=(6, 8),
     summary="multi-block adds split per block (create_altmaps_and_memory_blocks), altmap-aware removal; "
             "dax devices get memmap_on_memory and kmem passes MHP_MEMMAP_ON_MEMORY",
     memmap_rule="per-block", removal_rule="altmap-blocks", kmem_memmap_attr=True,
+    block_devices_error_null_altmap=True,
 )
 V6_11 = replace(
     V6_8, name="6.11", version=(6, 11),
@@ -116,9 +132,12 @@ V7_2 = replace(
     summary="as 6.11, but /proc/kpageflags reads offline memory as no flags at all (not NOPAGE); "
             "arm64 refuses offlines that would split a linear-map or vmemmap leaf; "
             "ppc64 radix maps a vmemmap PMD only at an aligned start; arm64 page-table "
-            "allocation failures in a hot-add return -ENOMEM instead of BUG",
+            "allocation failures in a hot-add return -ENOMEM instead of BUG; node notifier "
+            "chain; a new node goes online before arch_add_memory(); the block-device error path "
+            "passes the altmap",
     offline_kpageflags=(), arm64_leaf_split_check=True, ppc_vmemmap_rule="pmd-if-aligned",
-    arm64_pgtable_alloc_fail="enomem",
+    arm64_pgtable_alloc_fail="enomem", node_notifier=True, new_node_online_early=True,
+    block_devices_error_null_altmap=False,
 )
 PROFILE_LIST: tuple[KernelProfile, ...] = (RFC_2017, V5_13, V6_1, V6_6, V6_8, V6_11, V7_2)
 

@@ -39,6 +39,7 @@ def test_a_removal_spanning_two_resources_releases_nothing_and_blocks_a_later_ad
     r = ok(m.remove(a, 256 * MiB))
     assert [x["id"] for x in m.blocks() if not x["boot"]] == []
     assert _iomem_hotplug(m) == [(a, 128 * MiB), (b, 128 * MiB)]
+    assert [x["blocks"] for x in m.resources()] == [[], []]     # stale: no memory block behind
     assert any("nothing released" in e.outcome for e in r.events if e.func == "release_mem_region_adjustable")
     r = refused(m.hot_add(128 * MiB, start=a), "EEXIST")
     # pr_debug("Unable to reserve System RAM region: %016llx->%016llx\n", start, start + size)
@@ -92,3 +93,21 @@ def test_misaligned_remove_memory_is_a_kernel_bug():
     for op in m.history:
         again.apply(op)
     assert again.fingerprint() == m.fingerprint()
+
+
+def test_ejecting_a_stale_dimm_releases_its_entry_with_warnings():
+    # acpi_memory_remove_memory() -> __remove_memory() -> try_remove_memory() on a range whose
+    # memory is gone: no block to check, remove_memory_block_devices() WARN_ON_ONCE(!mem),
+    # sparse_remove_section() WARN_ON_ONCE(!valid_section()), and release_mem_region_adjustable()
+    # now finds the entry that holds exactly the range: it is released, the range usable again
+    m = machine(profile="6.1", memmap_on_memory=False)
+    a = ok(m.hot_add(128 * MiB)).args["start"]
+    b = ok(m.hot_add(128 * MiB)).args["start"]
+    ok(m.remove(a, 256 * MiB))
+    r = ok(m.eject(a, 128 * MiB))
+    assert "WARNING: CPU: 0 PID: 1 at drivers/base/memory.c remove_memory_block_devices" in r.dmesg
+    assert _iomem_hotplug(m) == [(b, 128 * MiB)]
+    r = ok(m.remove(b, 128 * MiB))
+    assert not any(d.startswith("WARNING") for d in r.dmesg)        # WARN_ON_ONCE: once per boot
+    assert _iomem_hotplug(m) == []
+    ok(m.hot_add(128 * MiB, start=a))

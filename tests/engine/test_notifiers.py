@@ -161,3 +161,76 @@ def test_arm64_newest_refuses_an_offline_that_splits_a_vmemmap_leaf():
     assert "prevent_memory_remove_notifier" in r.check
     _, _, r = run("6.11")
     ok(r)
+
+
+def test_node_notifier_brackets_a_nodes_first_and_last_memory():
+    # mm/memory_hotplug.c (6.17+) online_pages(): NODE_ADDING_FIRST_MEMORY before
+    # MEM_GOING_ONLINE, NODE_ADDED_FIRST_MEMORY before MEM_ONLINE; offline_pages():
+    # NODE_REMOVING_LAST_MEMORY before MEM_GOING_OFFLINE, NODE_REMOVED_LAST_MEMORY before MEM_OFFLINE
+    def notes(res):
+        return [e.args.split(",")[0] for e in res.events if e.func in ("memory_notify", "node_notify")]
+
+    m = machine(profile="7.2", nodes=(NodeConfig(0, 4 * GiB), NodeConfig(1, 0)))
+    b = ok(m.hot_add(128 * MiB, node=1)).blocks[0]
+    assert notes(ok(m.online(b, "online_movable"))) == [
+        "NODE_ADDING_FIRST_MEMORY", "MEM_GOING_ONLINE", "NODE_ADDED_FIRST_MEMORY", "MEM_ONLINE"]
+    ok(m.inject("mem_going_offline", errno="EBUSY"))
+    assert notes(refused(m.offline(b), "EBUSY")) == [
+        "NODE_REMOVING_LAST_MEMORY", "MEM_GOING_OFFLINE", "MEM_CANCEL_OFFLINE",
+        "NODE_CANCEL_REMOVING_LAST_MEMORY"]
+    ok(m.inject("none"))
+    assert notes(ok(m.offline(b))) == [
+        "NODE_REMOVING_LAST_MEMORY", "MEM_GOING_OFFLINE", "NODE_REMOVED_LAST_MEMORY", "MEM_OFFLINE"]
+    # before 6.17 there is no node chain; a node with memory already gets no node event
+    m = machine(profile="6.11", nodes=(NodeConfig(0, 4 * GiB), NodeConfig(1, 0)))
+    b = ok(m.hot_add(128 * MiB, node=1)).blocks[0]
+    assert notes(ok(m.online(b, "online_movable"))) == ["MEM_GOING_ONLINE", "MEM_ONLINE"]
+
+
+def test_new_node_goes_online_before_or_after_the_memory_is_added():
+    # add_memory_resource(): 6.1 sets a new node online after create_memory_block_devices();
+    # the newest code right after __try_online_node(), before arch_add_memory()
+    def order(profile):
+        m = machine(profile=profile, nodes=(NodeConfig(0, 4 * GiB), NodeConfig(1, 0)))
+        funcs = [e.func for e in ok(m.hot_add(128 * MiB, node=1)).events]
+        return funcs.index("node_set_online") < funcs.index("arch_add_memory")
+
+    assert order("7.2") is True
+    assert order("6.1") is False
+
+
+def test_arm64_newest_refuses_offlining_a_self_hosted_block_with_a_present_successor():
+    # memory_block_offline() passes start_pfn + nr_vmemmap_pages; the notifier's section loop
+    # then stops 512 pages past the block end, and can_unmap_without_split() checks that range:
+    # its vmemmap edge sits 32 KiB into the next block's PMD leaf
+    def offline_first_and_last(profile):
+        m = machine(profile=profile, arch="arm64-4k", nodes=(NodeConfig(0, 2 * GiB),))
+        r = ok(m.hot_add(256 * MiB))
+        for b in r.blocks:
+            ok(m.online(b, "online_movable"))
+        return r.args["start"], m.offline(r.blocks[0]), m.offline(r.blocks[1])
+
+    start, first, last = offline_first_and_last("7.2")
+    refused(first, "EPERM")
+    end = start + 128 * MiB + 512 * 4096
+    assert f"[{end:x} {end + (32768 - 512) * 4096:x}] splits a leaf entry in vmemmap" in first.dmesg
+    ok(last)                                   # nothing mapped after the last block
+    _, first, _ = offline_first_and_last("6.11")
+    ok(first)
+
+
+def test_arm64_newest_linear_map_blocks_split_without_rodata_full():
+    # arch_add_memory(): block mappings (a PUD over an aligned GiB) unless can_set_direct_map()
+    # (rodata=full forces base pages); can_unmap_without_split() then refuses a linear-map split
+    def first_offline(rodata):
+        m = machine(profile="7.2", arch="arm64-4k", rodata=rodata, memmap_on_memory=False,
+                    nodes=(NodeConfig(0, 2 * GiB),))
+        r = ok(m.hot_add(1 * GiB))
+        assert r.args["start"] % GiB == 0
+        for b in r.blocks:
+            ok(m.online(b, "online_movable"))
+        return m.offline(r.blocks[0])
+
+    r = refused(first_offline("off"), "EPERM")
+    assert any(d.endswith("splits a leaf entry in linear map") for d in r.dmesg)
+    ok(first_offline("full"))

@@ -24,8 +24,12 @@ class Hotplug(RuleBasedStateMachine):
     def boot(self, profile, mmoo, hugetlb, two_nodes, arch, rodata, vmem):
         if mmoo == "force" and profile not in ("6.6", "6.8", "6.11", "7.2"):
             mmoo = True
-        if arch.startswith("ppc") and profile in ("rfc-2017", "5.13", "6.1"):
+        if arch.startswith("ppc") and profile in ("rfc-2017", "5.13"):
             arch = "x86_64"
+        if arch.startswith("ppc") and profile == "6.1":
+            mmoo = False            # radix has memmap_on_memory from 6.6
+        if arch.startswith("ppc"):
+            vmem = None             # virtio-mem is modelled on x86 and arm64
         nodes = (NodeConfig(0, 2 * GiB),) + ((NodeConfig(1, 0),) if two_nodes else ())
         # a virtio-mem device (SBM with 2M device blocks, BBM with 256M) on most profiles
         self.vmem = vmem if profile != "rfc-2017" else None
