@@ -94,7 +94,8 @@ def case_blocks(repeat: int) -> dict:
 
 
 def case_fill(_repeat: int) -> dict:
-    t0 = time.perf_counter()
+    # wall time is the target; CPU time shows how much of it the shared machine took away
+    c0, t0 = time.process_time(), time.perf_counter()
     m = _machine()
     _fill(m, 60 * TiB)
     t1 = time.perf_counter()
@@ -103,16 +104,18 @@ def case_fill(_repeat: int) -> dict:
             assert m.online(b["id"], "online_movable").ok
     t2 = time.perf_counter()
     return {"add_s": t1 - t0, "online_s": t2 - t1, "total_s": t2 - t0,
+            "total_cpu_s": time.process_time() - c0,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def case_big(_repeat: int) -> dict:
     m = _machine(block_size=128 << 20)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     r = m.hot_add(60 * TiB)
     t1 = time.perf_counter()
     assert r.ok, r.summary()
-    return {"add_s": t1 - t0, "blocks": len(m.blocks()) - m.nboot_blocks,
+    return {"add_s": t1 - t0, "add_cpu_s": time.process_time() - c0,
+            "blocks": len(m.blocks()) - m.nboot_blocks,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
