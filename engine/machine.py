@@ -468,10 +468,17 @@ class Machine:
         return out
 
     def zone_extent(self, z: Zone) -> tuple[int, int]:
-        """(first pfn, end pfn) of what is online in zone z now; (0, 0) when nothing is."""
+        """(first pfn, end pfn) of what is online in zone z now; (0, 0) when nothing is.
+
+        What is online in a zone lies inside its current span, so only the span's blocks are
+        looked at: shrinking a zone costs its span, not the whole machine."""
         b = self.blks
         n = b.size
-        sel = np.flatnonzero(b.online[:n] & (b.zone[:n] == z.idx) & (b.node[:n] == z.node) & ~b.boot[:n])
+        w0, w1 = 0, n
+        if z.end_pfn > z.start_pfn:
+            w0, w1 = min(n, z.start_pfn // self.ppb), min(n, -(-z.end_pfn // self.ppb))
+        sel = np.flatnonzero(b.online[w0:w1] & (b.zone[w0:w1] == z.idx) & (b.node[w0:w1] == z.node)
+                             & ~b.boot[w0:w1]) + w0
         ends = []
         if len(sel):
             ends += [int(sel[0]) * self.ppb, (int(sel[-1]) + 1) * self.ppb]
