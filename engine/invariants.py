@@ -21,7 +21,7 @@ def check_invariants(m) -> list[str]:
     for (nid, zidx), z in m.zones.items():
         name = f"node {nid} {ZONE_NAMES[zidx]}"
         counts = [0] * S.NSTATES
-        for lo, hi in m.zone_ranges(z):
+        for lo, hi in m.zone_ranges(z, whole=True):
             c = m.store.counts(lo, hi)
             counts = [a + b for a, b in zip(counts, c)]
         free = counts[S.FREE]
@@ -37,7 +37,7 @@ def check_invariants(m) -> list[str]:
             problems.append(f"{name}: managed {z.managed} but {managed} pfns in managed states")
         if z.present != present:
             problems.append(f"{name}: present {z.present} but {present} present pfns")
-        for lo, hi in m.zone_ranges(z):
+        for lo, hi in m.zone_ranges(z, whole=True):
             if not (z.start_pfn <= lo and hi <= z.end_pfn):
                 problems.append(f"{name}: span [{z.start_pfn:#x}-{z.end_pfn:#x}) misses [{lo:#x}-{hi:#x})")
                 break

@@ -427,15 +427,22 @@ class Machine:
                         return z
         return None
 
-    def zone_ranges(self, z: Zone) -> list[tuple[int, int]]:
+    def zone_ranges(self, z: Zone, whole: bool = False) -> list[tuple[int, int]]:
         """pfn ranges whose pages belong to zone z now (online blocks in it), merged.
 
-        Boot blocks count only where they hold RAM (holes and gaps are in no zone).
+        Boot blocks count only where they hold RAM (holes and gaps are in no zone). Only the
+        blocks inside the zone's span are looked at (what is online in a zone lies in its
+        span), so the cost follows the zone, not the highest address; whole=True looks at
+        every block (the invariant check that spans cover their pages).
         """
         b = self.blks
         n = b.size
-        online = b.exists[:n] & b.online[:n] & (b.node[:n] == z.node)
-        sel = np.flatnonzero(online & (b.zone[:n] == z.idx) & ~b.boot[:n])
+        w0, w1 = 0, n
+        if not whole:
+            w0, w1 = (min(n, z.start_pfn // self.ppb), min(n, -(-z.end_pfn // self.ppb))) \
+                if z.end_pfn > z.start_pfn else (0, 0)
+        online = b.exists[w0:w1] & b.online[w0:w1] & (b.node[w0:w1] == z.node)
+        sel = np.flatnonzero(online & (b.zone[w0:w1] == z.idx) & ~b.boot[w0:w1]) + w0
         out: list[tuple[int, int]] = []
         ppb = self.ppb
         if len(sel):
