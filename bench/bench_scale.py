@@ -94,7 +94,8 @@ def case_blocks(repeat: int) -> dict:
 
 
 def case_fill(_repeat: int) -> dict:
-    t0 = time.perf_counter()
+    # wall time is the target; CPU time shows how much of it the shared machine took away
+    c0, t0 = time.process_time(), time.perf_counter()
     m = _machine()
     _fill(m, 60 * TiB)
     t1 = time.perf_counter()
@@ -103,45 +104,65 @@ def case_fill(_repeat: int) -> dict:
             assert m.online(b["id"], "online_movable").ok
     t2 = time.perf_counter()
     return {"add_s": t1 - t0, "online_s": t2 - t1, "total_s": t2 - t0,
+            "total_cpu_s": time.process_time() - c0,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def case_big(_repeat: int) -> dict:
     m = _machine(block_size=128 << 20)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     r = m.hot_add(60 * TiB)
     t1 = time.perf_counter()
     assert r.ok, r.summary()
-    return {"add_s": t1 - t0, "blocks": len(m.blocks()) - m.nboot_blocks,
+    return {"add_s": t1 - t0, "add_cpu_s": time.process_time() - c0,
+            "blocks": len(m.blocks()) - m.nboot_blocks,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+ABSENT_ARCHES = (("x86_64", False), ("x86_64", True), ("arm64-64k", False), ("ppc64-radix-64k", False))
+
+
 def case_absent(_repeat: int) -> dict:
-    from engine import Machine, MachineConfig
+    """Each architecture in its own process: peak RSS growth is that add's own."""
     out = {}
-    for arch, la57 in (("x86_64", False), ("x86_64", True), ("arm64-64k", False), ("ppc64-radix-64k", False)):
-        m = Machine(MachineConfig(arch=arch, la57=la57))
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        top = (1 << m.arch.phys_bits) - m.block_size
-        t0 = time.perf_counter()
-        r = m.hot_add(m.block_size, start=top)
-        dt = time.perf_counter() - t0
-        assert r.ok, r.summary()
-        grow = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-        out[arch + ("-la57" if la57 else "")] = {"add_s": dt, "rss_growth_mib": grow / 1024,
-                                                 "top": hex(top)}
+    for i, (arch, la57) in enumerate(ABSENT_ARCHES):
+        top, low = _in_child("absent_one", 1, f"{i}:top"), _in_child("absent_one", 1, f"{i}:low")
+        # the same block right above boot memory is the control: the difference is what the
+        # absent space between costs
+        out[arch + ("-la57" if la57 else "")] = {
+            "top": top["at"], "add_top_s": top["add_s"], "add_low_s": low["add_s"],
+            "rss_growth_top_mib": top["rss_growth_mib"], "rss_growth_low_mib": low["rss_growth_mib"]}
     return out
 
 
+def case_absent_one(_repeat: int, which: str = "0:top") -> dict:
+    from engine import Machine, MachineConfig
+    from engine.memory_hotplug import auto_start, mhp_get_pluggable_range
+    i, where = which.split(":")
+    arch, la57 = ABSENT_ARCHES[int(i)]
+    m = Machine(MachineConfig(arch=arch, la57=la57))
+    # the highest block the architecture lets one plug (arm64: what its linear map covers)
+    top = (mhp_get_pluggable_range(m)[1] + 1) // m.block_size * m.block_size - m.block_size
+    if where == "low":
+        top = auto_start(m, m.block_size)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    r = m.hot_add(m.block_size, start=top)
+    dt = time.perf_counter() - t0
+    assert r.ok, r.summary()
+    grow = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    return {"add_s": dt, "rss_growth_mib": grow / 1024, "at": hex(top)}
+
+
 CASES = {"ops": case_ops, "blocks": case_blocks, "fill": case_fill, "big": case_big,
-         "absent": case_absent}
+         "absent": case_absent, "absent_one": case_absent_one}
 DEFAULT_REPEAT = {"ops": 21, "blocks": 5, "fill": 3, "big": 3, "absent": 3}
 PER_PROCESS = {"fill", "big", "absent"}      # one process per run: peak RSS is the run's own
 
 
-def _in_child(name: str, repeat: int) -> dict:
-    p = subprocess.run([sys.executable, __file__, "--child", name, "--repeat", str(repeat)],
-                       capture_output=True, text=True, check=True)
+def _in_child(name: str, repeat: int, arg: str = "") -> dict:
+    p = subprocess.run([sys.executable, __file__, "--child", name, "--repeat", str(repeat)]
+                       + (["--arg", arg] if arg else []), capture_output=True, text=True, check=True)
     return json.loads(p.stdout)
 
 
@@ -162,9 +183,11 @@ def main() -> None:
     ap.add_argument("cases", nargs="*", default=list(CASES))
     ap.add_argument("--repeat", type=int)
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--arg", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(CASES[a.child](a.repeat or 1)))
+        extra = (a.arg,) if a.arg else ()
+        print(json.dumps(CASES[a.child](a.repeat or 1, *extra)))
         return
     for name in a.cases:
         repeat = a.repeat or DEFAULT_REPEAT[name]
@@ -172,8 +195,31 @@ def main() -> None:
             doc = _summarise(name, [_in_child(name, 1) for _ in range(repeat)])
         else:
             doc = _in_child(name, repeat)
-        doc["runs"] = repeat
-        print(name, json.dumps(doc, indent=1), flush=True)
+        print(f"{name} ({repeat} runs; times in ms unless the name says _s)", flush=True)
+        for path, st in _leaves(doc):
+            print(f"  {path:<34} min {st['min']:10.3f}  median {st['median']:10.3f}  max {st['max']:10.3f}",
+                  flush=True)
+        for path, ratio in _ratios(doc):
+            print(f"  {path:<34} median / empty machine: {ratio:.2f}x (target <= 1.5x)", flush=True)
+
+
+def _leaves(doc: dict, prefix: str = ""):
+    """(path, {min, median, max}) of every measured figure, in order."""
+    for k, v in doc.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and set(v) == {"min", "median", "max"}:
+            yield path, v
+        elif isinstance(v, dict):
+            yield from _leaves(v, path + ".")
+
+
+def _ratios(doc: dict):
+    empty = doc.get("empty")
+    if not isinstance(empty, dict):
+        return
+    for size in ("8TiB", "60TiB"):
+        for op, st in doc.get(size, {}).items():
+            yield f"{size}.{op}", st["median"] / empty[op]["median"]
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def check_invariants(m) -> list[str]:
     for (nid, zidx), z in m.zones.items():
         name = f"node {nid} {ZONE_NAMES[zidx]}"
         counts = [0] * S.NSTATES
-        for lo, hi in m.zone_ranges(z):
+        for lo, hi in m.zone_ranges(z, whole=True):
             c = m.store.counts(lo, hi)
             counts = [a + b for a, b in zip(counts, c)]
         free = counts[S.FREE]
@@ -37,7 +37,7 @@ def check_invariants(m) -> list[str]:
             problems.append(f"{name}: managed {z.managed} but {managed} pfns in managed states")
         if z.present != present:
             problems.append(f"{name}: present {z.present} but {present} present pfns")
-        for lo, hi in m.zone_ranges(z):
+        for lo, hi in m.zone_ranges(z, whole=True):
             if not (z.start_pfn <= lo and hi <= z.end_pfn):
                 problems.append(f"{name}: span [{z.start_pfn:#x}-{z.end_pfn:#x}) misses [{lo:#x}-{hi:#x})")
                 break
@@ -91,10 +91,15 @@ def check_invariants(m) -> list[str]:
         if not (b < n and m.blks.exists[b]):
             problems.append(f"altmap of block {b} outlives the block")
     # memory groups count exactly the present pages of their online blocks, by zone kind
+    # (one pass over the blocks for all groups: a big machine has tens of thousands of each)
+    on = np.flatnonzero(m.blks.exists[:n] & m.blks.online[:n] & (m.blks.group[:n] >= 0))
+    grp = m.blks.group[on].astype(np.int64)
+    size = int(grp.max()) + 1 if len(grp) else 0
+    n_on = np.bincount(grp, minlength=size)
+    n_mov = np.bincount(grp, weights=(m.blks.zone[on] == ZONE_MOVABLE), minlength=size)
     for mgid, g in m.groups.items():
-        sel = np.flatnonzero(m.blks.exists[:n] & (m.blks.group[:n] == mgid) & m.blks.online[:n])
-        movable = int(np.count_nonzero(m.blks.zone[sel] == ZONE_MOVABLE)) * m.ppb
-        kernel = len(sel) * m.ppb - movable
+        movable = (int(n_mov[mgid]) if mgid < size else 0) * m.ppb
+        kernel = (int(n_on[mgid]) if mgid < size else 0) * m.ppb - movable
         if (g.present_kernel_pages, g.present_movable_pages) != (kernel, movable):
             problems.append(f"memory group {mgid}: present kernel/movable {g.present_kernel_pages}/"
                             f"{g.present_movable_pages} but its online blocks hold {kernel}/{movable}")

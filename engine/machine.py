@@ -18,11 +18,10 @@ from .config import MachineConfig
 from .errors import Cancelled, KernelBug, OpFailed, ERRNO_TEXT
 from .events import Event
 from .journal import Journal
-from .memory_group import MemoryGroup
 from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
-from .resmap import ResourceMap
+from .resmap import IdMap, ResourceMap
 from .gcpause import collector_paused
 from .tx import Columns, Tx
 
@@ -121,7 +120,7 @@ class Machine:
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
-        self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
+        self.groups = IdMap()     # memory groups by id (drivers/base/memory.c), lowest free id O(log n)
         self.virtio_mem: dict = {}                   # virtio-mem devices by id (probed after boot)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
@@ -428,15 +427,22 @@ class Machine:
                         return z
         return None
 
-    def zone_ranges(self, z: Zone) -> list[tuple[int, int]]:
+    def zone_ranges(self, z: Zone, whole: bool = False) -> list[tuple[int, int]]:
         """pfn ranges whose pages belong to zone z now (online blocks in it), merged.
 
-        Boot blocks count only where they hold RAM (holes and gaps are in no zone).
+        Boot blocks count only where they hold RAM (holes and gaps are in no zone). Only the
+        blocks inside the zone's span are looked at (what is online in a zone lies in its
+        span), so the cost follows the zone, not the highest address; whole=True looks at
+        every block (the invariant check that spans cover their pages).
         """
         b = self.blks
         n = b.size
-        online = b.exists[:n] & b.online[:n] & (b.node[:n] == z.node)
-        sel = np.flatnonzero(online & (b.zone[:n] == z.idx) & ~b.boot[:n])
+        w0, w1 = 0, n
+        if not whole:
+            w0, w1 = (min(n, z.start_pfn // self.ppb), min(n, -(-z.end_pfn // self.ppb))) \
+                if z.end_pfn > z.start_pfn else (0, 0)
+        online = b.exists[w0:w1] & b.online[w0:w1] & (b.node[w0:w1] == z.node)
+        sel = np.flatnonzero(online & (b.zone[w0:w1] == z.idx) & ~b.boot[w0:w1]) + w0
         out: list[tuple[int, int]] = []
         ppb = self.ppb
         if len(sel):
@@ -469,10 +475,17 @@ class Machine:
         return out
 
     def zone_extent(self, z: Zone) -> tuple[int, int]:
-        """(first pfn, end pfn) of what is online in zone z now; (0, 0) when nothing is."""
+        """(first pfn, end pfn) of what is online in zone z now; (0, 0) when nothing is.
+
+        What is online in a zone lies inside its current span, so only the span's blocks are
+        looked at: shrinking a zone costs its span, not the whole machine."""
         b = self.blks
         n = b.size
-        sel = np.flatnonzero(b.online[:n] & (b.zone[:n] == z.idx) & (b.node[:n] == z.node) & ~b.boot[:n])
+        w0, w1 = 0, n
+        if z.end_pfn > z.start_pfn:
+            w0, w1 = min(n, z.start_pfn // self.ppb), min(n, -(-z.end_pfn // self.ppb))
+        sel = np.flatnonzero(b.online[w0:w1] & (b.zone[w0:w1] == z.idx) & (b.node[w0:w1] == z.node)
+                             & ~b.boot[w0:w1]) + w0
         ends = []
         if len(sel):
             ends += [int(sel[0]) * self.ppb, (int(sel[-1]) + 1) * self.ppb]

@@ -64,9 +64,7 @@ def memory_group_register(m, tx, group: MemoryGroup) -> int:
     if group.nid not in m.nodes:
         raise OpFailed("EINVAL", f"node {group.nid} does not exist",
                        "memory_group_register: !node_possible(nid)")
-    mgid = 0
-    while mgid in m.groups:
-        mgid += 1
+    mgid = m.groups.lowest_free()
     group.id = mgid
     _journal_set(tx, m.groups, mgid, group)
     if tx is not None:

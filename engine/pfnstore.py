@@ -14,6 +14,7 @@ from bisect import bisect_right
 import numpy as np
 
 from .journal import Journal
+from .tx import reserve
 from .states import ABSENT, NSTATES
 
 MIXED = 255
@@ -26,7 +27,7 @@ class PfnStore:
         # with a capacity (sections of the whole address space) the per-section codes are
         # views of one calloc'd buffer: unwritten pages are never backed and growth is a
         # new view, not a copy, so absent address space costs nothing wherever it is
-        self._buf = None if capacity is None else np.zeros(capacity, dtype=np.uint8)
+        self._buf = None if capacity is None else reserve(capacity, np.uint8)
         self.sec_code = np.zeros(0, dtype=np.uint8)
         # section -> (starts array('i'), codes bytes) runs, or a dense uint8 array of pps
         self.detail: dict[int, object] = {}

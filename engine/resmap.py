@@ -1,4 +1,4 @@
-"""The hot-added System RAM resources, kept sorted so lookups cost O(log n), not a sort per op.
+"""Indexed engine tables. The hot-added System RAM resources, kept sorted so lookups cost O(log n), not a sort per op.
 
 The kernel keeps iomem as a sorted tree; we keep a dict (id -> Resource, the id being the first
 pfn) plus the sorted list of ids. Every change goes through __setitem__/pop (the journal uses
@@ -7,6 +7,7 @@ them, rollback included), so the order is never rebuilt.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, bisect_right, insort
 
 from .model import Resource
@@ -97,3 +98,41 @@ class ResourceMap(dict):
             i += 1
         self._fit[key] = cur >> shift        # in pfns, like the ids _opened compares with
         return cur
+
+
+class IdMap(dict):
+    """dict id -> object whose lowest free id is O(log n), as xa_alloc() finds it.
+
+    Ids are handed out densely from 0; a removed id goes to a heap of holes, and the lowest
+    free id is the smallest hole, else the next id after the dense run. Works through the
+    journal's __setitem__/pop like any dict, rollback included.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next = 0                 # every id below this is in use or in _holes
+        self._holes: list[int] = []    # heap of free ids below _next (may hold stale ids)
+
+    def __setitem__(self, key: int, value) -> None:
+        super().__setitem__(key, value)
+        while self._next in self:
+            self._next += 1
+        if key > self._next:
+            # an id set beyond the dense run: the ids between are holes
+            for k in range(self._next, key):
+                if k not in self:
+                    heapq.heappush(self._holes, k)
+            self._next = key + 1
+
+    def pop(self, key, *default):
+        if key in self:
+            heapq.heappush(self._holes, key)
+        return super().pop(key, *default)
+
+    def __delitem__(self, key) -> None:
+        self.pop(key)
+
+    def lowest_free(self) -> int:
+        while self._holes and self._holes[0] in self:
+            heapq.heappop(self._holes)      # taken again since it was freed
+        return self._holes[0] if self._holes else self._next

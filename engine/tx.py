@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +73,16 @@ class Tx:
         return self.trail.nest()
 
 
+def reserve(n: int, dtype) -> np.ndarray:
+    """n zeroed elements in an anonymous mapping: pages are backed only when written.
+
+    Not np.zeros: numpy asks for transparent huge pages on big arrays, so one write at the
+    top of the address space would back 2 MiB per column instead of one page.
+    """
+    nbytes = max(1, n * np.dtype(dtype).itemsize)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype, count=n)
+
+
 class Columns:
     """Parallel numpy columns indexed by section or block number, grown on demand.
 
@@ -90,7 +101,7 @@ class Columns:
             if capacity is None:
                 setattr(self, name, np.full(0, fill, dtype=dtype))
             else:
-                setattr(self, name, np.zeros(capacity, dtype=dtype))
+                setattr(self, name, reserve(capacity, dtype))
         self.size = 0
 
     def ensure(self, n: int, journal: Journal | None) -> None:

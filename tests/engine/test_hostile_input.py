@@ -249,8 +249,7 @@ def test_bad_user_config_never_stops_the_app(tmp_path):
 # operations with absurd sizes
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("via, check", [("acpi", "acpi_memory_enable_device"),
-                                        ("kmem", "dev_dax_kmem_probe"),
-                                        ("driver", "check_hotplug_memory_range")])
+                                        ("kmem", "dev_dax_kmem_probe")])
 def test_size_zero_is_einval_from_the_caller(via, check):
     m = Machine()
     res = refused(m.hot_add(0, via=via), "EINVAL")
