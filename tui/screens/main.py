@@ -66,6 +66,7 @@ class MainScreen(Screen):
         self.query_one("#bar", MachineBar).set_mode(self.mode)
         self.grid.cursor_listener = self._follow_cursor
         self.grid.zoom_listener = self._follow_zoom
+        self.grid.engine_busy = lambda: self.app.busy
         self.show_machine(self.machine, mark_changes=False)
         self.grid.focus()
         self._apply_size(self.size.width, self.size.height)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 from rich.segment import Segment
 from textual import events
+from textual._context import NoActiveAppError
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
@@ -164,6 +165,9 @@ class PfnGrid(ScrollView, can_focus=True):
         # (CursorMoved is also posted, but it arrives a frame later).
         self.cursor_listener: Callable[[int], None] | None = None
         self.zoom_listener: Callable[[int], None] | None = None   # the same for the zoom
+        # Set by the owner: True while an operation changes the machine in a worker thread
+        # (the grid then draws only cached lines and does not prefetch).
+        self.engine_busy: Callable[[], bool] | None = None
         self._read_machine(initial=True)
 
     # -- public API ------------------------------------------------------------------
@@ -500,7 +504,7 @@ class PfnGrid(ScrollView, can_focus=True):
         # our variables) and the new base styles.
         try:
             variables = self.app.theme_variables
-        except Exception:  # not attached to an app yet
+        except NoActiveAppError:  # not attached to an app yet
             return
         theme_colors = {k: v for k, v in variables.items() if k.startswith(("state-", "grid-"))}
         if theme_colors:
@@ -563,10 +567,7 @@ class PfnGrid(ScrollView, can_focus=True):
         return strips
 
     def _engine_busy(self) -> bool:
-        try:
-            return bool(getattr(self.app, "busy", False))
-        except Exception:      # not mounted in an app
-            return False
+        return self.engine_busy is not None and self.engine_busy()
 
     def _cache_only(self, line: int) -> Strip:
         scroll_x, _, width, _ = self._view
