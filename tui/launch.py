@@ -27,12 +27,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def build_app(args: Any):
+def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """The launch options as the CLI parses them: every option a caller left out (a command
+    that builds its own Namespace, like `screenshot`) at its default."""
+    from tui.cli import _launch_parser
+
+    return argparse.Namespace(**{**vars(_launch_parser().parse_args([])), **vars(args)})
+
+
+def build_app(args: argparse.Namespace):
     """The configured MemmapApp for these arguments (raises SystemExit(2) on a bad file/profile).
 
     With --scenario or --lesson the app opens in playback mode on the scenario's machine: no step
     is applied until the user steps forward (space / .)."""
     from engine import MachineConfig
+
+    args = with_defaults(args)
 
     from tui.app import MemmapApp
     from tui.config import load_settings
