@@ -596,6 +596,24 @@ class LiveMachine:
         """System RAM as pfn ranges (whole pages), merged; the blocks when iomem is hidden."""
         return list(self._ram)
 
+    # -- what the simulator models and a live view does not read ---------------------------
+    bug = None               # a live kernel that hit BUG() is not one this program runs on
+    uptime_s = 0.0           # the simulator's clock (tick steps); a live machine has its own
+
+    def virtio_mem_devices(self) -> list[dict]:
+        """virtio-mem devices are not read from a live kernel (yet): none are shown."""
+        return []
+
+    def virtio_mem_at(self, pfn: int) -> dict | None:
+        return None
+
+    def armed_faults(self) -> dict:
+        """Fault injection is the simulator's: nothing is armed on a real machine."""
+        return {}
+
+    def pass_time(self, seconds: float) -> OpResult:
+        return refusal("tick", {"seconds": seconds})
+
     def params(self) -> dict[str, str]:
         return dict(self.state.params)
 

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from tui.app import MemmapApp
 
 # the actions that would change the machine: refused while the machine is a live one
-MUTATING = ("hot_add", "remove", "eject", "online", "offline", "pin", "alloc", "inject", "range",
-            "profile", "undo", "redo")
+MUTATING = ("hot_add", "remove", "eject", "online", "offline", "pin", "alloc", "inject", "virtio",
+            "tick", "range", "profile", "undo", "redo")
 
 
 class LiveRead(Message):

@@ -25,6 +25,21 @@ def _range(lo: Any, hi: Any) -> str:
     return f"{lo}-{hi}"
 
 
+
+def state_description(state: str, page: dict, pages_per_block: int) -> str:
+    """The state's description, true to this page: a self-hosted memmap page usually holds the
+    struct pages of its own block, but the 2017 RFC packs the memmap of a whole hot-added range
+    at its start, so a page there can hold another block's struct pages."""
+    text = DESCRIPTIONS.get(state, "")
+    memmap_of = page.get("memmap_of")
+    block = page.get("block")
+    if state == "memmap-self" and memmap_of and block is not None:
+        owner = int(memmap_of["first_pfn"]) // pages_per_block
+        if owner != block:
+            text = (f"vmemmap-backing: struct pages of section {memmap_of['section']} (block "
+                    f"{owner}), kept at the start of the hot-added range")
+    return text
+
 class Inspector(TextPanel):
     """Redrawn on every cursor move, so it reads only the pfn's own page, section and block
     (and the resource list cached by `set_resources` after each operation), never a list of
@@ -69,9 +84,10 @@ class Inspector(TextPanel):
         state = str(page.get("state"))
         out.append("state      ", style="dim")
         out.append(state, style="bold")
-        if state in DESCRIPTIONS:
+        description = state_description(state, page, geo.pages_per_block)
+        if description:
             out.append(" · ", style="dim")
-            out.append(DESCRIPTIONS[state], style="italic")
+            out.append(description, style="italic")
         out.append("\n")
         self._kv(out, "node", page.get("node"))
         self._kv(out, "zone", page.get("zone"))
