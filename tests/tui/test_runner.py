@@ -64,7 +64,7 @@ async def test_long_add_shows_progress_and_keys_wait(ui, make_app, monkeypatch):
 
 
 async def test_escape_cancels_a_long_add_exactly(ui, make_app, monkeypatch):
-    slow_hook(monkeypatch)
+    slow_hook(monkeypatch, 0.04)       # about 5 s: the add is surely still running at the escape
     seen, hook = recorder()
     app = make_app()
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:

@@ -71,7 +71,10 @@ class ProgressScreen(SafeModal):
 
     def repaint(self) -> None:
         r = self.runner
-        body = self.query_one("#progress-body", Static)
+        bodies = self.query("#progress-body").results(Static)
+        body = next(bodies, None)
+        if body is None:        # popped while it was still being mounted: nothing to draw
+            return
         width = max(10, self.query_one("#frame").content_size.width or 56)
         body.update(progress_text(r.label, r.step, r.done, r.total, r.elapsed(), self.tick, width,
                                   r.cancelling))
