@@ -7,10 +7,12 @@ from .config import KNOBS, MachineConfig, NodeConfig, VirtioMemConfig, parse_nod
 from .errors import Cancelled, ConfigError, OpFailed
 from .fault_inject import FAULTS
 from .machine import Machine, OpResult
+from .model import Geometry
+from .procfs import KPF, kpf_names
 from .profiles import NEWEST, PROFILES, resolve_profile
 from .arch import ARCHES
 from . import states
 
-__all__ = ["ARCHES", "Cancelled", "ConfigError", "FAULTS", "KNOBS", "Machine", "MachineConfig",
-           "NEWEST", "NodeConfig", "OpFailed", "OpResult", "PROFILES", "VirtioMemConfig",
-           "parse_nodes_spec", "resolve_profile", "states"]
+__all__ = ["ARCHES", "Cancelled", "ConfigError", "FAULTS", "Geometry", "KNOBS", "KPF", "Machine",
+           "MachineConfig", "NEWEST", "NodeConfig", "OpFailed", "OpResult", "PROFILES",
+           "VirtioMemConfig", "kpf_names", "parse_nodes_spec", "resolve_profile", "states"]

@@ -44,10 +44,15 @@ def boot_machine(m) -> None:
     shift = arch.page_shift
     node_cfgs = sorted(cfg.nodes, key=lambda n: n.id)
     ids = [n.id for n in node_cfgs]
-    byte_ranges = boot_ram_ranges(arch, [n.memory for n in node_cfgs])
+    explicit = any(n.ram for n in node_cfgs)
+    if explicit:
+        # a given layout (a real machine's iomem): its gaps are the firmware holes
+        byte_ranges = [list(n.ram or ()) for n in node_cfgs]
+    else:
+        byte_ranges = boot_ram_ranges(arch, [n.memory for n in node_cfgs])
     all_ranges = [r for rs in byte_ranges for r in rs]
     lowmem_end = all_ranges[0][1] if all_ranges else 0
-    holes = firmware_holes(arch, lowmem_end)
+    holes = [] if explicit else firmware_holes(arch, lowmem_end)
     boot_mem_end = max((hi for _, hi in all_ranges), default=0)
 
     m._block_size = cfg.block_size or probe_memory_block_size(
@@ -87,6 +92,7 @@ def boot_machine(m) -> None:
     top_pfn = max((hi for nd in m.nodes.values() for _, hi in nd.boot_ranges), default=0)
     m.store.ensure(-(-top_pfn // pps))
     m.secs.ensure(-(-top_pfn // pps), None)
+    m.secs.fill_rows(0, -(-top_pfn // pps))      # boot rows carry real defaults (node -1, ...)
     for nid, nd in m.nodes.items():
         for lo, hi in byte_ranges[ids.index(nid)]:
             s0, s1 = (lo >> shift) // pps, -(-(hi >> shift) // pps)
@@ -118,6 +124,7 @@ def boot_machine(m) -> None:
     ppb = m.ppb
     nblocks = -(-top_pfn // ppb)
     m.blks.ensure(nblocks, None)
+    m.blks.fill_rows(0, nblocks)
     for b in range(nblocks):
         lo, hi = b * ppb, (b + 1) * ppb
         secs = range(lo // pps, min(hi // pps, m.secs.size))

@@ -20,6 +20,9 @@ class NodeConfig:
     id: int
     memory: int = 0                      # boot memory in bytes (0: a memoryless node)
     distances: tuple[int, ...] | None = None   # SLIT row; default 10 local, 20 remote
+    # explicit boot RAM as (start, end) byte ranges, end exclusive, e.g. a real machine's
+    # /proc/iomem "System RAM"; the gaps are firmware holes. None: QEMU's layout of `memory`.
+    ram: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class MachineConfig:
                     if not isinstance(nd, dict):
                         raise ConfigError(f"{where}.node[{i}]: expected a table")
                     for k in nd:
-                        if k not in ("id", "memory", "distances"):
+                        if k not in ("id", "memory", "distances", "ram"):
                             raise ConfigError(f"{where}.node[{i}]: unknown key {k!r}")
                     if "id" not in nd:
                         raise ConfigError(f"{where}.node[{i}]: missing key 'id'")
@@ -128,7 +131,10 @@ class MachineConfig:
                         raise ConfigError(f"{where}.node[{i}].distances: expected a list of integers")
                     if not _is_int(nd["id"]):
                         raise ConfigError(f"{where}.node[{i}].id: expected an integer")
-                    nodes.append(NodeConfig(nd["id"], mem, tuple(dist) if dist else None))
+                    ram = _parse_ram(nd["ram"], f"{where}.node[{i}].ram") if "ram" in nd else None
+                    if ram and not mem:
+                        mem = sum(hi - lo for lo, hi in ram)
+                    nodes.append(NodeConfig(nd["id"], mem, tuple(dist) if dist else None, ram))
                 kwargs["nodes"] = tuple(nodes)
             elif key == "virtio_mem":
                 if not isinstance(value, list):
@@ -169,7 +175,8 @@ class MachineConfig:
         if self.block_size is not None:
             out["block_size"] = format_size(self.block_size)
         out["node"] = [{"id": n["id"], "memory": format_size(n["memory"]),
-                        **({"distances": list(n["distances"])} if n["distances"] else {})}
+                        **({"distances": list(n["distances"])} if n["distances"] else {}),
+                        **({"ram": [list(r) for r in n["ram"]]} if n["ram"] else {})}
                        for n in nodes]
         if self.virtio_mem:
             out["virtio_mem"] = [v.to_dict() for v in self.virtio_mem]
@@ -237,7 +244,9 @@ class MachineConfig:
         if any(i < 0 or i > 63 for i in ids):
             raise ConfigError(f"{where}.node: node ids must be between 0 and 63")
         for n in self.nodes:
-            if n.memory % (2 * MiB):
+            if n.ram:
+                _check_ram(n, arch, where)
+            elif n.memory % (2 * MiB):
                 raise ConfigError(f"{where}.node[{n.id}].memory: boot memory must be a multiple of 2M")
             if n.distances is not None and len(n.distances) != len(self.nodes):
                 raise ConfigError(f"{where}.node[{n.id}].distances: needs one entry per node "
@@ -289,6 +298,14 @@ class MachineConfig:
                 raise ConfigError(f"{w}.requested_size: must be a multiple of block_size ({format_size(bs)})")
             if v.requested_size > v.size:
                 raise ConfigError(f"{w}.requested_size: must not exceed size ({format_size(v.size)})")
+        if self.virtio_mem:
+            # where QEMU would put them, against the boot RAM as QEMU lays it out
+            from .arch import boot_ram_ranges, with_overrides
+            from .virtio_mem import place_devices
+            full = with_overrides(arch, la57=self.la57)
+            boot = [r for rs in boot_ram_ranges(full, [n.memory for n in sorted(self.nodes, key=lambda n: n.id)])
+                    for r in rs]
+            place_devices(full, boot, self.virtio_mem, max(self.block_size or 0, arch.section_size))
 
 
     def _check_types(self, where: str) -> None:
@@ -332,6 +349,8 @@ FIELD_TYPES: dict[str, tuple[tuple, str]] = {
     "struct_page_size": ((int, None), "an integer"),
     "hugetlb": ((bool,), "true or false"),
     "pageblock_order": ((int, None), "an integer"),
+    "rodata": ((str,), "\"full\", \"on\" or \"off\""),
+    "acpi_hotplug_memory": ((bool,), "true or false"),
 }
 
 
@@ -349,6 +368,28 @@ def _type_name(value) -> str:
     return {bool: "a boolean", list: "an array", dict: "a table", float: "a float",
             tuple: "an array"}.get(type(value), f"{value!r}" if isinstance(value, (int, str)) else
                                    type(value).__name__)
+
+
+def _parse_ram(value, where: str) -> tuple[tuple[int, int], ...]:
+    """[[start, end], ...] (ints or size strings, end exclusive) -> sorted byte ranges."""
+    if not isinstance(value, list) or not all(isinstance(r, list) and len(r) == 2 for r in value):
+        raise ConfigError(f"{where}: expected a list of [start, end] pairs")
+    out = []
+    for lo, hi in value:
+        try:
+            out.append((parse_size(lo, "start"), parse_size(hi, "end")))
+        except ValueError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    return tuple(sorted(out))
+
+
+def _check_ram(n: NodeConfig, arch, where: str) -> None:
+    prev = -1
+    for lo, hi in n.ram:
+        if lo >= hi or lo % arch.page_size or hi % arch.page_size or lo < prev:
+            raise ConfigError(f"{where}.node[{n.id}].ram: ranges must be page-aligned, "
+                              f"non-empty and must not overlap ({lo:#x}-{hi:#x})")
+        prev = hi
 
 
 def _knob(name, kind, default, help, choices=None):

@@ -11,6 +11,7 @@ memmap_on_memory attribute (default 0) was set before binding.
 from __future__ import annotations
 
 from .errors import OpFailed
+from . import memory_group as mg
 from . import memory_hotplug as mh
 
 
@@ -65,15 +66,19 @@ def dev_dax_kmem_probe(m, tx, start: int, size: int, nid: int, memmap_on_memory:
         if (a, b) != (start, end):
             tx.call("dax_kmem_range", f"[{start:#x}-{end - 1:#x}]",
                     f"[{a:#x}-{b - 1:#x}] (aligned to memory blocks; the rest is not added)")
-        tx.call("memory_group_register_static", f"nid={nid}, max_pages={(b - a) >> m.page_shift}")
+        mgid = -1
+        if m.profile.has_memory_groups:
+            mgid = mg.memory_group_register_static(m, tx, nid, (b - a) >> m.page_shift, owner="kmem")
         if mh._overlaps(m, a >> m.page_shift, b >> m.page_shift):
             tx.log(f"dax_kmem {dev}: mapping0: {a:#x}-{b - 1:#x} could not reserve region")
             raise OpFailed("EBUSY", f"[{a:#x}-{b - 1:#x}] is already claimed in iomem",
                            "dev_dax_kmem_probe: request_mem_region() failed")
         tx.call("request_mem_region", f"{a:#x}, {b - a:#x}, \"{dev}\"",
                 "IORESOURCE_SYSTEM_RAM (not busy, so add_memory can nest below it)")
+        flags = (mg.MHP_NID_IS_MGID,) if mgid >= 0 else ()
         try:
-            mh.add_memory(m, tx, a, b - a, nid, "kmem", memmap_flag=memmap_on_memory, owner=dev)
+            mh.add_memory(m, tx, a, b - a, mgid if mgid >= 0 else nid, "kmem", mhp_flags=flags,
+                          memmap_flag=memmap_on_memory, owner=dev)
         except OpFailed:
             tx.log(f"dax_kmem {dev}: mapping0: {a:#x}-{b - 1:#x} memory add failed")
             raise

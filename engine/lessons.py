@@ -56,6 +56,9 @@ EXPECT_KEYS = {
     "kpageflags": "{pfn: [flag names]} exactly (e.g. [\"RESERVED\", \"OWNER_PRIVATE\"])",
     "memmap": '{id: {source = "altmap" | "buddy" | "boot", node = int}}: the memmap of the block\'s '
               "first section: who backs it and on which node the backing pages are",
+    # virtio-mem devices, keyed by device id
+    "device": '{id: {requested_mb|plugged_mb = int | {min,max}, mode = "SBM" | "BBM", '
+              "retry_due_s = number | false (no retry timer armed), broken = bool}}",
 }
 WAIT_KEYS = ("prompt", "hint")
 
@@ -459,6 +462,27 @@ def check_expect(step: dict, result, before_state, after_state) -> list[str]:
                 if "node" in w and info["nodes"] != [w["node"]]:
                     out.append(f"memmap: memory{bid}'s memmap lives on node(s) {info['nodes']}, "
                                f"expected node {w['node']}")
+        elif key == "device":
+            devs = {d["id"]: d for d in after.get("devices", [])}
+            for did, w in want.items():
+                d = devs.get(did)
+                if d is None:
+                    out.append(f"device: there is no virtio-mem device {did!r}")
+                    continue
+                for f, fw in w.items():
+                    if f in ("requested_mb", "plugged_mb"):
+                        v = d[f[:-3] + "_size"] >> 20
+                        if not _match(v, fw):
+                            out.append(f"device {did}: {f} is {v}, expected {_fmt_want(fw)}")
+                    elif f == "retry_due_s":
+                        v = d["retry_due_s"]
+                        if (fw is False and v is not None) or (fw is not False and v != fw):
+                            out.append(f"device {did}: retry due at {v}, expected {fw}")
+                    elif f in ("mode", "broken"):
+                        if d[f] != fw:
+                            out.append(f"device {did}: {f} is {d[f]!r}, expected {fw!r}")
+                    else:
+                        out.append(f"device {did}: unknown field {f!r}")
         else:
             out.append(f"unknown expect key {key!r}")
     return out

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import states as S
-from .errors import OpFailed
+from .errors import KernelBug, OpFailed
+from .fault_inject import should_fail
 from .units import format_size
 from . import page_alloc
 
@@ -79,17 +80,17 @@ def arch_add_linear_mapping(m, tx, start: int, end: int) -> None:
         tx.call("__create_pgd_mapping", f"[{start:#x}-{end - 1:#x}], {mode}", "no new page-table pages")
         return
     nid = _pgtable_node(m)
-    runs = page_alloc.alloc_bulk(m, tx, page_alloc.zonelist(m, nid, "kernel"), need, S.PAGETABLE)
+    runs = [] if should_fail(tx, "pgtable", need) else \
+        page_alloc.alloc_bulk(m, tx, page_alloc.zonelist(m, nid, "kernel"), need, S.PAGETABLE)
     if not runs:
         room = sum(max(0, z.free - z.wmark_min) for z in page_alloc.zonelist(m, nid, "kernel"))
+        what = (f"the linear map of [{start:#x}-{end - 1:#x}] needs {need} page-table pages; "
+                f"{room} free above the min watermark")
         if m.profile.arm64_pgtable_alloc_fail == "bug":
-            tx.log("kernel BUG at arch/arm64/mm/mmu.c: __pgd_pgtable_alloc")
-            check = ("__pgd_pgtable_alloc: BUG_ON(!ptr) (this kernel stops here "
-                     "with a BUG)")
-        else:
-            check = "__create_pgd_mapping: pgtable_alloc() failed, arch_add_memory returns -ENOMEM"
-        raise OpFailed("ENOMEM", f"the linear map of [{start:#x}-{end - 1:#x}] needs {need} page-table "
-                       f"pages; {room} free above the min watermark", check)
+            tx.log("kernel BUG at arch/arm64/mm/mmu.c!")
+            raise KernelBug("arch/arm64/mm/mmu.c", "__pgd_pgtable_alloc: BUG_ON(!ptr)", what)
+        raise OpFailed("ENOMEM", what,
+                       "__create_pgd_mapping: pgtable_alloc() failed, arch_add_memory returns -ENOMEM")
     pfns = _split(runs, [1] * len(upper) + [per_sec] * len(secs))
     for key, chunk in zip(upper, pfns):
         tx.journal.dict_set(m.lmap, key, (chunk[0][0], nid))
@@ -147,6 +148,28 @@ def arch_remove_linear_mapping(m, tx, start: int, end: int) -> None:
 
 def _overlaps(span: tuple[int, int], start: int, end: int) -> bool:
     return span[0] < end and start < span[1]
+
+
+def linear_map_leaf_size(m, pa: int) -> int:
+    """Size of the linear-map leaf entry that maps pa (arm64; page size where pages are forced).
+
+    Block mappings: a PUD block (4K pages) where one arch_add_memory() call, or boot RAM,
+    covered a whole aligned PUD span (no PMD table was built for it), a PMD block otherwise.
+    """
+    a = m.arch
+    if a.family != "arm64" or can_set_direct_map(m):
+        return m.page_size
+    if a.pud_block:
+        key = ("pmd", pa // a.linear_pmd_span)
+        lo, hi = _span(m, key)
+        if key not in m.lmap and (not _boot_covers(m, lo, hi) or _boot_spans_whole(m, lo, hi)):
+            return a.linear_pmd_span
+    return a.linear_pte_span
+
+
+def _boot_spans_whole(m, lo_b: int, hi_b: int) -> bool:
+    ps = m.page_shift
+    return any((a << ps) <= lo_b and hi_b <= (b << ps) for nd in m.nodes.values() for a, b in nd.boot_ranges)
 
 
 def linear_map_pages(m) -> int:

@@ -23,6 +23,7 @@ from .model import (ZONE_NAMES, Geometry, Node, Resource, VmemAltmap, Zone)
 from .pfnstore import PfnStore
 from .profiles import resolve_profile
 from .resmap import ResourceMap
+from .gcpause import collector_paused
 from .tx import Columns, Tx
 
 
@@ -107,17 +108,21 @@ class Machine:
         self.online_policy = cfg.online_policy
         self.auto_movable_ratio = cfg.auto_movable_ratio
 
-        self.store = PfnStore(self.pps)
+        # per-section and per-block columns reserve the whole address space without backing
+        # it (see Columns): a block is at least a section, so sections + 1 rows hold any block
+        nsecs = self.max_pfn // self.pps
+        self.store = PfnStore(self.pps, capacity=nsecs)
         self.secs = Columns({"present": (np.bool_, False), "online": (np.bool_, False),
-                             "node": (np.int16, -1), "early": (np.bool_, False)})
+                             "node": (np.int16, -1), "early": (np.bool_, False)}, capacity=nsecs)
         self.blks = Columns({"exists": (np.bool_, False), "online": (np.bool_, False),
                              "zone": (np.int8, -1), "node": (np.int16, -1),
                              "nr_vmemmap": (np.int32, 0), "res": (np.int64, -1),
-                             "boot": (np.bool_, False), "group": (np.int32, -1)})
+                             "boot": (np.bool_, False), "group": (np.int32, -1)}, capacity=nsecs + 1)
         self.zones: dict[tuple[int, int], Zone] = {}
         self.nodes: dict[int, Node] = {}
         self.res = ResourceMap()   # hot-added System RAM resources by id (= first pfn), sorted
         self.groups: dict[int, MemoryGroup] = {}     # memory groups by id (drivers/base/memory.c)
+        self.virtio_mem: dict = {}                   # virtio-mem devices by id (probed after boot)
         self.altmaps: dict[int, VmemAltmap] = {}     # per block (mem->altmap, 6.6+; 5.13 single)
         # vmemmap mappings: ("pmd", va // PMD_SIZE) or ("pte", va // PAGE_SIZE)
         #   -> (backing pfn, node, source "altmap" | "buddy" | "boot")
@@ -176,6 +181,10 @@ class Machine:
 
         A refusal is a result, never an exception. An exception from inside (a progress hook
         raising `Cancelled`, or an engine bug) rolls the machine back exactly and propagates."""
+        with collector_paused():
+            return self._apply(op)
+
+    def _apply(self, op: dict) -> OpResult:
         from .ops import dispatch, normalise
         try:
             name, args = normalise(self, op)

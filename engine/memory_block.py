@@ -78,7 +78,6 @@ def memory_block_online(m, tx, b: int, online_type: str) -> None:
     m.blks.set_row(b, {"online": True, "zone": z.idx}, tx.journal)
     s0, s1 = lo // m.pps, hi // m.pps
     tx.journal.array_set(m.secs.online, slice(s0, s1), True)
-    virtio_mem.virtio_mem_memory_notifier_cb(m, tx, "MEM_ONLINE", lo, hi)
 
 
 def online_pages(m, tx, lo: int, hi: int, z, nr_vmemmap_rfc: int = 0, counts=None) -> None:

@@ -146,7 +146,9 @@ def auto_start(m, size: int) -> int:
 # who refuses a zero-sized device, per `via` (the caller of add_memory)
 EMPTY_DEVICE_CHECK = {
     "acpi": "acpi_memory_enable_device: total_length == 0 (\"device is empty\")",
-    "driver": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+    "kmem": "dev_dax_kmem_probe: no range left after alignment (\"rejecting DAX region without any memory\")",
+    "driver": "check_hotplug_memory_range: !size (a generic caller passes what it is given)",
+    "dlpar": "dlpar_memory: the request counts LMBs",
 }
 
 
@@ -155,21 +157,22 @@ def add_memory(m, tx, start: int, size: int, nid: int, via: str, mhp_flags: tupl
     """__add_memory() / add_memory_driver_managed() -> add_memory_resource(): all or nothing.
 
     via: "acpi" (a DIMM), "kmem" (dax/kmem), "dlpar" (pseries), "driver" (a generic caller
-    that always asks for MHP_MEMMAP_ON_MEMORY) or "virtio_mem". With MHP_NID_IS_MGID in
-    mhp_flags, nid is a memory group id (the group's node is used). Without it, an ACPI or
+    that always asks for MHP_MEMMAP_ON_MEMORY), "virtio_mem" or "probe" (the sysfs probe
+    file, MHP_NONE). With MHP_NID_IS_MGID in mhp_flags, nid is a memory group id (the group's node is used). Without it, an ACPI or
     dax/kmem add registers its static memory group first, as those drivers do (5.15+).
     `memmap_flag` is what kmem passes for MHP_MEMMAP_ON_MEMORY (its device attribute);
     `owner` is the parent resource a driver requested first ("dax0.0" for kmem).
     """
     from . import memory_group as mg
     if name is None:
-        name = "System RAM" if via in ("acpi", "dlpar") else "System RAM (kmem)"
-    caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory"}.get(
-        via, "add_memory_driver_managed")
-    if not size:
-        # the drivers never call add_memory for nothing: they refuse an empty device first
+        name = "System RAM" if via in ("acpi", "dlpar", "probe") else "System RAM (kmem)"
+    caller = {"acpi": "acpi_memory_enable_device", "dlpar": "__add_memory",
+              "probe": "probe_store"}.get(via, "add_memory_driver_managed")
+    if not size and via in EMPTY_DEVICE_CHECK:
+        # these drivers never call add_memory for nothing: they refuse an empty device first
+        # (a generic driver reaching register_memory_resource gets its E2BIG)
         raise OpFailed("EINVAL", "an empty memory device (size 0) cannot be added",
-                       EMPTY_DEVICE_CHECK.get(via, EMPTY_DEVICE_CHECK["acpi"]))
+                       EMPTY_DEVICE_CHECK[via])
     static_group = m.profile.has_memory_groups and via in STATIC_GROUP_VIAS
     flags = [mg.MHP_NID_IS_MGID] if (mg.MHP_NID_IS_MGID in mhp_flags or static_group) else []
     if via == "driver" or (via == "kmem" and memmap_flag):
@@ -232,6 +235,9 @@ def _acpi_instance(m) -> int:
 def _memmap_plan(m, tx, size: int, via: str, memmap_flag: bool = False) -> str:
     """Which placement the profile picks: "rfc", "single", "per-block" or "buddy"."""
     p = m.profile
+    if via == "probe":
+        # ARCH_MEMORY_PROBE's probe_store() calls __add_memory(..., MHP_NONE): never self-hosted
+        return "buddy"
     ok, why = mhp_supports_memmap_on_memory(m, size)
     if p.memmap_rule == "rfc":
         return "rfc" if ok else "buddy"
@@ -324,7 +330,7 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
         tx.call("node_set_online", f"{nid}")
         tx.call("__register_one_node", f"{nid}")
     tx.call("register_memory_blocks_under_node", f"nid={nid}, pfn {lo:#x}-{hi - 1:#x}")
-    if via in ("acpi", "dlpar"):
+    if via in ("acpi", "dlpar", "probe"):
         # only a resource named "System RAM" gets a firmware map entry (not driver-managed)
         tx.call("firmware_map_add_hotplug", f"{start:#x}-{start + size:#x}", "System RAM")
     tx.call("add_memory_resource", "", "0")

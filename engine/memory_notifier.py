@@ -11,6 +11,8 @@ Members modelled because they change outcomes:
   refuses to offline any early (boot) section: "Boot memory [%lx %lx] offlining attempted",
   NOTIFY_BAD = -EPERM. In the newest kernels (prevent_memory_remove_notifier) it also refuses
   an offline whose edges would split a leaf entry of the linear map or of the vmemmap.
+- drivers/virtio/virtio_mem.c (registered at probe): MEM_ONLINE may queue the driver's work;
+  in SBM, MEM_GOING_ONLINE of a block the driver has not added (or is removing) is refused.
 - lib/memory-notifier-error-inject.c (a module, loaded later, priority 0 by default): fails
   MEM_GOING_ONLINE / MEM_GOING_OFFLINE with the errno written to its debugfs file.
 Members that never veto in this model (slab/SLUB per-node caches, page_ext, KASAN shadow,
@@ -20,7 +22,6 @@ KSM, memory tiers, cpusets) are listed in docs/engine-rules-notifiers.md.
 from __future__ import annotations
 
 from . import fault_inject
-from .linear_map import can_set_direct_map
 
 MEM_ONLINE = "MEM_ONLINE"
 MEM_GOING_OFFLINE = "MEM_GOING_OFFLINE"
@@ -63,6 +64,10 @@ def _chain(m):
         name = ("prevent_memory_remove_notifier" if m.profile.arm64_leaf_split_check
                 else "prevent_bootmem_remove_notifier")
         members.append((name, arm64_prevent_remove))
+    if m.virtio_mem:
+        # registered at virtio_mem_probe(), before the error-injection module is loaded
+        from .virtio_mem import virtio_mem_memory_notifier_cb
+        members.append(("virtio_mem_memory_notifier_cb", virtio_mem_memory_notifier_cb))
     members.append(("notifier_err_inject_callback", error_inject))
     return members
 
@@ -134,23 +139,10 @@ def _linear_leaf_split(m, pa: int) -> bool:
 
 
 def linear_map_leaf_size(m, pa: int) -> int:
-    """Size of the arm64 linear-map leaf covering pa.
-
-    arch_add_memory() maps a hot-added range with base pages when can_set_direct_map() holds
-    (rodata=full, the default: NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS); otherwise with a PUD
-    block over every aligned GiB the range covers (4K pages) and PMD blocks elsewhere, as
-    engine/linear_map.py charges them. Contiguous (CONT_PMD) runs are not modelled: block
-    aligned edges never fall inside one.
-    """
-    if can_set_direct_map(m):
-        return m.page_size
-    r = m.res.containing(pa >> m.page_shift)
-    if r is None:
-        return m.page_size
-    ps = m.page_shift
-    lo, hi = r.start_pfn << ps, r.end_pfn << ps
-    pud = m.arch.linear_pmd_span          # what one PMD table maps = a PUD block
-    base = pa - pa % pud
-    if m.arch.pud_block and lo <= base and base + pud <= hi:
-        return pud
-    return m.arch.pmd_size
+    """Size of the arm64 linear-map leaf covering pa, as engine/linear_map.py built it: a base
+    page when can_set_direct_map() holds (rodata=full, the default), else a PUD block where one
+    arch_add_memory() call (or boot RAM) covered an aligned GiB (4K pages) and a PMD block
+    elsewhere. Contiguous (CONT_PMD) runs are not modelled: block-aligned edges never fall
+    inside one."""
+    from .linear_map import linear_map_leaf_size as leaf_size
+    return leaf_size(m, pa)

@@ -74,15 +74,17 @@ class Resource:
     start_pfn: int
     end_pfn: int
     node: int
-    via: str                 # "acpi" | "driver" | "kmem" | "dlpar"
+    via: str                 # "acpi" | "driver" | "kmem" | "dlpar" | "virtio_mem"
     memmap: str              # "altmap-range" (rfc, 5.13-6.6) | "altmap-block" (6.8+) | "buddy"
     group: int               # the DIMM it came from (static memory group), split pieces keep it
-    owner: str = ""          # the parent resource a driver requested first ("dax0.0" for kmem)
+    owner: str = ""          # the parent resource a driver requested first ("dax0.0" for kmem,
+                             # "virtio0" for virtio-mem)
 
     @property
     def name(self) -> str:
         """The resource name add_memory() registers: driver-managed ones carry the driver's."""
-        return "System RAM" if self.via in ("acpi", "dlpar") else "System RAM (kmem)"
+        return {"acpi": "System RAM", "dlpar": "System RAM", "probe": "System RAM",
+                "virtio_mem": "System RAM (virtio_mem)"}.get(self.via, "System RAM (kmem)")
 
     @property
     def flags(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ KINDS = ("movable", "unmovable", "pinned")
 KIND_CODE = {"movable": S.MOVABLE, "unmovable": S.UNMOVABLE, "pinned": S.PINNED}
 # who calls add_memory: the ACPI memory driver, a generic driver that always asks for
 # MHP_MEMMAP_ON_MEMORY, dax/kmem, or pseries DLPAR (docs/engine-rules-arch.md)
-VIAS = ("acpi", "driver", "kmem", "dlpar")
+VIAS = ("acpi", "driver", "kmem", "dlpar", "probe")
 
 # op -> {key: (kind, required)}
 OP_ARGS: dict[str, dict[str, tuple[str, bool]]] = {

@@ -21,8 +21,12 @@ _SMALL = 64          # ranges of up to this many sections are walked section by 
 
 
 class PfnStore:
-    def __init__(self, pages_per_section: int) -> None:
+    def __init__(self, pages_per_section: int, capacity: int | None = None) -> None:
         self.pps = pages_per_section
+        # with a capacity (sections of the whole address space) the per-section codes are
+        # views of one calloc'd buffer: unwritten pages are never backed and growth is a
+        # new view, not a copy, so absent address space costs nothing wherever it is
+        self._buf = None if capacity is None else np.zeros(capacity, dtype=np.uint8)
         self.sec_code = np.zeros(0, dtype=np.uint8)
         # section -> (starts array('i'), codes bytes) runs, or a dense uint8 array of pps
         self.detail: dict[int, object] = {}
@@ -39,8 +43,13 @@ class PfnStore:
     def ensure(self, nsections: int, journal: Journal | None = None) -> None:
         if nsections <= len(self.sec_code):
             return
-        new = np.zeros(max(nsections, 2 * len(self.sec_code), 64), dtype=np.uint8)
-        new[: len(self.sec_code)] = self.sec_code
+        if self._buf is not None:
+            if nsections > len(self._buf):
+                raise IndexError(f"section {nsections - 1} is beyond the address space")
+            new = self._buf[: min(len(self._buf), max(nsections, 2 * len(self.sec_code), 64))]
+        else:
+            new = np.zeros(max(nsections, 2 * len(self.sec_code), 64), dtype=np.uint8)
+            new[: len(self.sec_code)] = self.sec_code
         if journal is not None:
             journal.record(self._set_codes, self.sec_code)
         self._set_codes(new)
@@ -327,6 +336,7 @@ class PfnStore:
         return [int(x) for x in bc]
 
     def nbytes(self) -> int:
+        # one byte per section up to the highest in use (pages of it never written stay unbacked)
         total = self.sec_code.nbytes
         for d in self.detail.values():
             total += d.nbytes if isinstance(d, np.ndarray) else d[0].itemsize * len(d[0]) + len(d[1])

@@ -141,7 +141,7 @@ def vmstat(m) -> dict:
 
 def iomem(m) -> list[tuple[int, int, str]]:
     """/proc/iomem's RAM entries in address order; a driver's parent region (kmem's
-    "daxX.Y", requested before add_memory_driver_managed) comes before its child."""
+    "daxX.Y", a virtio-mem device) comes before its children, which are indented."""
     ps = m.page_shift
     out = []
     for nd in m.nodes.values():

@@ -57,6 +57,12 @@ class KernelProfile:
     # add_memory_resource() sets a new node online and registers it right after
     # __try_online_node(), before arch_add_memory() (newest), instead of after the devices
     new_node_online_early: bool = False
+    # virtio-mem SBM tells kernel-zone and ZONE_MOVABLE blocks apart and unplugs MOVABLE
+    # first ("virtio-mem: prioritize unplug from ZONE_MOVABLE in Sub Block Mode", 5.16)
+    virtio_mem_movable_first: bool = False
+    # virtio-mem turns offline_and_remove_memory() errors into -EBUSY and keeps retrying to
+    # remove fully unplugged blocks (have_unplugged_mb), 6.5
+    virtio_mem_retry_removal: bool = False
     # -- callers and architectures (docs/engine-rules-arch.md) --------------------------
     # drivers/dax/kmem.c passes MHP_MEMMAP_ON_MEMORY when the device's memmap_on_memory
     # attribute is set (6.8+); before, it never asks and the attribute does not exist
@@ -100,12 +106,13 @@ V6_1 = replace(
     V5_13, name="6.1", version=(6, 1),
     summary="as 5.13, plus PG_vmemmap_self_hosted (PG_owner_priv_1) on self-hosted pages; auto-movable policy",
     vmemmap_flags=("reserved", "vmemmap_self_hosted"), has_auto_movable=True, has_memory_groups=True,
+    virtio_mem_movable_first=True,
 )
 V6_6 = replace(
     V6_1, name="6.6", version=(6, 6),
     summary="force mode (pageblock padding), per-block mem->altmap, unsupported adds fall back; "
             "ppc64 radix gets memmap_on_memory and radix__vmemmap_populate",
-    memmap_rule="fallback", has_force=True, ppc_vmemmap_rule="pmd-if-none",
+    memmap_rule="fallback", has_force=True, ppc_vmemmap_rule="pmd-if-none", virtio_mem_retry_removal=True,
 )
 V6_8 = replace(
     V6_6, name="6.8", version=(6, 8),

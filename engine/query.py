@@ -134,7 +134,7 @@ def struct_page(m, pfn: int) -> dict:
     z = m.zone_of_pfn(pfn) if online else None
     info = {"pfn": pfn, "state": state, "section": sec if code != S.ABSENT else None,
             "block": block, "zone": z.name if z else None,
-            "node": int(m.secs.node[sec]) if sec < m.secs.size and m.secs.node[sec] >= 0 else None,
+            "node": int(m.secs.node[sec]) if sec < m.secs.size and m.secs.present[sec] else None,
             "flags": [], "refcount": 0, "mapping": "NULL", "memmap_of": None,
             "kpageflags": kpf_names(int(kpageflags(m, pfn, pfn + 1)[0]))}
     if code == S.ABSENT:

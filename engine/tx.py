@@ -73,16 +73,36 @@ class Tx:
 
 
 class Columns:
-    """Parallel numpy columns indexed by section or block number, grown on demand."""
+    """Parallel numpy columns indexed by section or block number, grown on demand.
 
-    def __init__(self, spec: dict[str, tuple[type, object]]):
+    With a capacity (the rows of the whole physical address space) every column is reserved
+    once with calloc'd memory: pages nobody writes are never backed, so absent address space
+    costs no memory whatever its address, and growing is O(1) (no copy). Rows that were never
+    written read 0 for every column, also where the fill is -1: look at `exists`/`present`
+    before reading a row's node, zone or resource. Without a capacity (tests, small tables)
+    columns are grown by copying, with the fill.
+    """
+
+    def __init__(self, spec: dict[str, tuple[type, object]], capacity: int | None = None):
         self._spec = spec
+        self._capacity = capacity
         for name, (dtype, fill) in spec.items():
-            setattr(self, name, np.full(0, fill, dtype=dtype))
+            if capacity is None:
+                setattr(self, name, np.full(0, fill, dtype=dtype))
+            else:
+                setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.size = 0
 
     def ensure(self, n: int, journal: Journal | None) -> None:
         if n <= self.size:
+            return
+        if self._capacity is not None:
+            if n > self._capacity:
+                raise IndexError(f"row {n - 1} is beyond the address space ({self._capacity} rows)")
+            if journal is not None:
+                journal.record(self._restore_size, self.size)
+            # rows written below the old size keep their values; new rows are 0 until set
+            self.size = min(self._capacity, max(n, 2 * self.size, 64))
             return
         new_size = max(n, 2 * self.size, 64)
         if journal is not None:
@@ -93,6 +113,14 @@ class Columns:
             new[: len(old)] = old
             setattr(self, name, new)
         self.size = new_size
+
+    def fill_rows(self, lo: int, hi: int) -> None:
+        """Write every column's fill value into rows [lo, hi) (boot, before it sets them up)."""
+        for name, (_, fill) in self._spec.items():
+            getattr(self, name)[lo:hi] = fill
+
+    def _restore_size(self, size: int) -> None:
+        self.size = size
 
     def _restore(self, arrays: dict, size: int) -> None:
         for k, v in arrays.items():
@@ -117,8 +145,9 @@ class Columns:
     def fingerprint_into(self, h) -> None:
         # capacity is not state: hash each column up to its last non-default entry
         for name in sorted(self._spec):
-            arr = getattr(self, name)
-            used = np.flatnonzero(arr != self._spec[name][1])
+            arr = getattr(self, name)[: self.size]
+            fill = 0 if self._capacity is not None else self._spec[name][1]
+            used = np.flatnonzero(arr != fill)
             n = int(used[-1]) + 1 if len(used) else 0
             h.update(name.encode() + n.to_bytes(8, "little"))
             h.update(arr[:n].tobytes())

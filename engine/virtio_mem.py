@@ -27,9 +27,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import states as S
-from .errors import OpFailed, errno_number
+from .config import virtio_mem_default_block_size
+from .errors import ConfigError, OpFailed, errno_number
 from .memory_group import MHP_NID_IS_MGID, memory_group_register_dynamic
 from .model import ZONE_MOVABLE
+from .tx import Tx
 
 RESOURCE_NAME = "System RAM (virtio_mem)"
 VIRTIO_MEM_RETRY_TIMER_MIN_MS = 50000
@@ -66,7 +68,7 @@ class VirtioMem:
                  "sb_size", "sbs_per_mb", "bb_size", "first_id", "next_id", "mgid",
                  "requested_size", "plugged_size", "usable_region_size", "offline_threshold",
                  "sb_states", "bb_states", "retry_timer_ms", "timer_due_ms", "broken",
-                 "config_changed", "wq_queued", "wq_active", "last_rc")
+                 "config_changed", "wq_queued", "wq_active", "last_rc", "have_unplugged_mb")
 
     def as_dict(self) -> dict:
         return {k: (dict(sorted(getattr(self, k).items())) if k in ("sb_states", "bb_states")
@@ -76,24 +78,21 @@ class VirtioMem:
 # ==========================================================================================
 # probe: QEMU places the device, the driver chooses its mode
 # ==========================================================================================
-def device_memory_base(m) -> int:
+def device_memory_base(boot_end: int, arch, block_size: int) -> int:
     """QEMU's device memory region: 1 GiB-aligned above boot memory (and above 4 GiB on x86)."""
-    ps = m.page_shift
-    boot_end = max((hi for nd in m.nodes.values() for _, hi in nd.boot_ranges), default=0) << ps
-    base = max(boot_end, 4 << 30 if m.arch.name == "x86_64" else 0)
-    align = max(m.block_size, 1 << 30)
+    base = max(boot_end, 4 << 30 if arch.name == "x86_64" else 0)
+    align = max(block_size, 1 << 30)
     return -(-base // align) * align
 
 
-def _place(m, cfgs) -> dict[str, int]:
-    """memory_device_get_free_addr(): explicit addresses first, then first fit in order."""
-    from .config import virtio_mem_default_block_size
+def place_devices(arch, boot: list[tuple[int, int]], cfgs, block_size: int) -> dict[str, int]:
+    """memory_device_get_free_addr(): explicit addresses first, then first fit in order.
+
+    `boot` is the boot RAM as byte ranges; raises ConfigError (one line) for a device that
+    overlaps it or another device, or does not fit in the physical address space."""
     taken: list[tuple[int, int, str]] = []
     out: dict[str, int] = {}
-    ps = m.page_shift
-    boot = [(lo << ps, hi << ps) for nd in m.nodes.values() for lo, hi in nd.boot_ranges]
-    top = 1 << m.arch.phys_bits
-    from .errors import ConfigError
+    top = 1 << arch.phys_bits
     for c in cfgs:
         if c.addr is None:
             continue
@@ -106,15 +105,15 @@ def _place(m, cfgs) -> dict[str, int]:
                 raise ConfigError(f"machine.virtio_mem {c.id!r}: address range conflicts with "
                                   f"memory device {who!r}")
         if hi > top:
-            raise ConfigError(f"machine.virtio_mem {c.id!r}: beyond the {m.arch.phys_bits}-bit "
+            raise ConfigError(f"machine.virtio_mem {c.id!r}: beyond the {arch.phys_bits}-bit "
                               f"physical address space")
         taken.append((lo, hi, c.id))
         out[c.id] = lo
-    base = device_memory_base(m)
+    base = device_memory_base(max((hi for _, hi in boot), default=0), arch, block_size)
     for c in cfgs:
         if c.addr is not None:
             continue
-        align = c.block_size or virtio_mem_default_block_size(m.arch)
+        align = c.block_size or virtio_mem_default_block_size(arch)
         at = -(-base // align) * align
         for a, b, _ in sorted(taken):
             if at < b and a < at + c.size:
@@ -130,13 +129,12 @@ def _place(m, cfgs) -> dict[str, int]:
 def probe_devices(m) -> None:
     """virtio_mem_probe() for every [[machine.virtio_mem]], in order; their initial
     requested-size is plugged right away (the probe queues a config update)."""
-    from .config import virtio_mem_default_block_size
-    from .tx import Tx
-    m.virtio_mem = {}
     cfgs = m.config.virtio_mem
     if not cfgs:
         return
-    where = _place(m, cfgs)
+    ps = m.page_shift
+    boot = [(lo << ps, hi << ps) for nd in m.nodes.values() for lo, hi in nd.boot_ranges]
+    where = place_devices(m.arch, boot, cfgs, m.block_size)
     for i, c in enumerate(cfgs):
         vm = VirtioMem()
         vm.id, vm.name, vm.nid = c.id, f"virtio{i}", c.node
@@ -151,12 +149,12 @@ def probe_devices(m) -> None:
         vm.broken = vm.wq_active = False
         vm.config_changed = vm.wq_queued = True
         vm.last_rc = 0
+        vm.have_unplugged_mb = False
         virtio_mem_init_hotplug(m, vm)
         m.virtio_mem[vm.id] = vm
-    # the boot-time plug is part of booting: not an operation, nothing to undo
-    tx = Tx()
-    run_queued_work(m, tx)
-    m.boot_dmesg = list(getattr(m, "boot_dmesg", [])) + tx.trail.dmesg
+    # the boot-time plug is part of booting: not an operation, nothing to undo (its trail
+    # is dropped with the transaction)
+    run_queued_work(m, Tx())
 
 
 def virtio_mem_init_hotplug(m, vm: VirtioMem) -> None:
@@ -223,12 +221,31 @@ def bbm_get_bb_state(vm: VirtioMem, bb: int) -> str:
     return vm.bb_states.get(bb, BB_UNUSED)
 
 
-def _sbm_for_each_mb(m, vm, state: str, reverse: bool = False):
-    """virtio_mem_sbm_for_each_mb(_rev)(): ids whose state is `state` when visited."""
+def _sbm_for_each_mb(m, vm, states, reverse: bool = False):
+    """virtio_mem_sbm_for_each_mb(_rev)(): ids whose state is one of `states` when visited."""
+    states = (states,) if isinstance(states, str) else states
     ids = range(vm.next_id - 1, vm.first_id - 1, -1) if reverse else range(vm.first_id, vm.next_id)
     for mb in ids:
-        if sbm_get_mb_state(m, vm, mb) == state:
+        if sbm_get_mb_state(m, vm, mb) in states:
             yield mb
+
+
+def _state_passes(m, *passes):
+    """The SBM passes over block states: before 5.16 kernel and movable blocks were one
+    "online" class, so their passes merge."""
+    if m.profile.virtio_mem_movable_first:
+        return [(p,) if isinstance(p, str) else p for p in passes]
+    merged: list[tuple[str, ...]] = []
+    for p in passes:
+        p = (p,) if isinstance(p, str) else p
+        online = {MB_KERNEL: "online", MB_MOVABLE: "online", MB_KERNEL_PARTIAL: "online_partial",
+                  MB_MOVABLE_PARTIAL: "online_partial"}
+        key = {online.get(s, s) for s in p}
+        if merged and {online.get(s, s) for s in merged[-1]} == key:
+            merged[-1] = merged[-1] + p
+        else:
+            merged.append(p)
+    return merged
 
 
 def _bbm_for_each_bb(vm, state: str, reverse: bool = False):
@@ -326,7 +343,8 @@ def virtio_mem_add_memory(m, tx, vm, addr: int, size: int) -> str | None:
     with tx.nest():
         mgid = vm.mgid if vm.mgid >= 0 else vm.nid
         flags = (MHP_NID_IS_MGID,) if vm.mgid >= 0 else ()
-        e = _attempt(tx, mh.add_memory, m, tx, addr, size, mgid, "virtio_mem", flags, RESOURCE_NAME)
+        e = _attempt(tx, lambda: mh.add_memory(m, tx, addr, size, mgid, "virtio_mem", flags,
+                                               RESOURCE_NAME, owner=vm.name))
     if e is None:
         return None
     tx.log(f"virtio_mem {vm.name}: adding memory failed: -{errno_number(e.errno)}")
@@ -387,7 +405,7 @@ def virtio_mem_fake_offline(m, tx, lo: int, hi: int) -> None:
 def virtio_mem_online_page_cb(m, tx, lo: int, hi: int) -> bool:
     """virtio_mem_online_page_cb(): while a block is onlined, its unplugged subblocks are
     kept fake-offline (not freed to the buddy). True if it kept anything back."""
-    devs = getattr(m, "virtio_mem", None)
+    devs = m.virtio_mem
     if not devs:
         return False
     for vm in devs.values():
@@ -404,19 +422,25 @@ def virtio_mem_online_page_cb(m, tx, lo: int, hi: int) -> bool:
     return False
 
 
-def virtio_mem_memory_notifier_cb(m, tx, action: str, lo: int, hi: int) -> None:
-    """virtio_mem_memory_notifier_cb(): MEM_ONLINE restarts adding once half the offline
-    threshold is free again (unless the driver's own work is what onlined it)."""
-    devs = getattr(m, "virtio_mem", None)
-    if not devs:
-        return
-    for vm in devs.values():
-        if not (vm.addr >> m.page_shift <= lo < (vm.addr + vm.region_size) >> m.page_shift):
+def virtio_mem_memory_notifier_cb(m, tx, action: str, start_pfn: int, nr_pages: int) -> int:
+    """virtio_mem_memory_notifier_cb(): in SBM a block may only go online from the driver's
+    OFFLINE(_PARTIAL) states ("memory block onlining denied"); MEM_ONLINE restarts adding
+    once half the offline threshold is free again, unless the driver's own work onlined it."""
+    for vm in m.virtio_mem.values():
+        if not (vm.addr >> m.page_shift <= start_pfn < (vm.addr + vm.region_size) >> m.page_shift):
             continue
-        if action == "MEM_ONLINE" and not vm.wq_active and \
-                virtio_mem_could_add_memory(m, vm, vm.offline_threshold // 2):
-            virtio_mem_retry(m, tx, vm, "MEM_ONLINE: half the offline threshold is free")
-        return
+        mb = start_pfn // m.ppb
+        if action == "MEM_GOING_ONLINE" and vm.in_sbm and \
+                sbm_get_mb_state(m, vm, mb) not in (MB_OFFLINE, MB_OFFLINE_PARTIAL):
+            tx.log(f"virtio_mem {vm.name}: memory block onlining denied")
+            return -1                       # NOTIFY_BAD
+        if action == "MEM_ONLINE" and not vm.wq_active:
+            # vm->offline_size drops by this block here; our block row still reads offline
+            offline = offline_size(m, vm) - (0 if m.blks.online[mb] else m.block_size)
+            if offline + vm.offline_threshold // 2 <= vm.offline_threshold:
+                virtio_mem_retry(m, tx, vm, "MEM_ONLINE: half the offline threshold is free")
+        return 0
+    return 0
 
 
 def _offline_and_remove(m, tx, addr: int, size: int) -> None:
@@ -443,7 +467,12 @@ def virtio_mem_offline_and_remove_memory(m, tx, vm, addr: int, size: int, offlin
         e = _attempt(tx, mh.try_remove_memory, m, tx, addr, size)
     if e is not None:
         tx.call("virtio_mem_offline_and_remove_memory", f"{addr:#x}, {size:#x}", f"-{e.errno}: {e.message}")
-        return e.errno
+        if not m.profile.virtio_mem_retry_removal:
+            return e.errno
+        # 6.5: unknown errors become -EBUSY (and WARN): retry later
+        if e.errno not in ("ENOMEM", "EBUSY"):
+            tx.log("WARNING: CPU: 0 PID: 0 at drivers/virtio/virtio_mem.c virtio_mem_offline_and_remove_memory")
+        return "ENOMEM" if e.errno == "ENOMEM" else "EBUSY"
     virtio_mem_retry(m, tx, vm, "memory removed: retry immediately")
     return None
 
@@ -493,8 +522,8 @@ def sbm_plug_request(m, tx, vm, diff: int) -> str | None:
     nb = [diff // vm.sb_size]
     if not nb[0]:
         return None
-    for state in (MB_KERNEL_PARTIAL, MB_MOVABLE_PARTIAL, MB_OFFLINE_PARTIAL):
-        for mb in list(_sbm_for_each_mb(m, vm, state)):
+    for states in _state_passes(m, MB_KERNEL_PARTIAL, MB_MOVABLE_PARTIAL, MB_OFFLINE_PARTIAL):
+        for mb in list(_sbm_for_each_mb(m, vm, states)):
             sbm_plug_any_sb(m, tx, vm, mb, nb)
             if not nb[0]:
                 return None
@@ -634,11 +663,33 @@ def sbm_unplug_any_sb_online(m, tx, vm, mb: int, nb: list[int]) -> str | None:
             if rc:
                 return rc
             nb[0] -= 1
-    if vm.sb_states[mb] == 0:
-        rc = virtio_mem_offline_and_remove_memory(m, tx, vm, mb * m.block_size, m.block_size)
-        if not rc:
-            tx.journal.dict_del(vm.sb_states, mb)
+    if sbm_try_remove_unplugged_mb(m, tx, vm, mb) and m.profile.virtio_mem_retry_removal:
+        tx.set(vm, "have_unplugged_mb", True)
     return None
+
+
+def sbm_try_remove_unplugged_mb(m, tx, vm, mb: int) -> str | None:
+    """virtio_mem_sbm_try_remove_unplugged_mb() (6.5; inline before): a block whose subblocks
+    are all unplugged is offlined and removed; errors are not critical (retried later)."""
+    if vm.sb_states[mb] != 0:
+        return None
+    rc = virtio_mem_offline_and_remove_memory(m, tx, vm, mb * m.block_size, m.block_size)
+    if not rc:
+        tx.journal.dict_del(vm.sb_states, mb)
+    return rc
+
+
+def virtio_mem_cleanup_pending_mb(m, tx, vm) -> None:
+    """virtio_mem_cleanup_pending_mb() (6.5): retry removing fully unplugged blocks."""
+    if not (vm.in_sbm and vm.have_unplugged_mb):
+        return
+    tx.set(vm, "have_unplugged_mb", False)
+    failed = False
+    for state in (MB_MOVABLE_PARTIAL, MB_KERNEL_PARTIAL, MB_OFFLINE_PARTIAL):
+        for mb in list(_sbm_for_each_mb(m, vm, state)):
+            failed |= bool(sbm_try_remove_unplugged_mb(m, tx, vm, mb))
+    if failed:
+        tx.set(vm, "have_unplugged_mb", True)
 
 
 def sbm_unplug_request(m, tx, vm, diff: int) -> str | None:
@@ -647,10 +698,10 @@ def sbm_unplug_request(m, tx, vm, diff: int) -> str | None:
     nb = [diff // vm.sb_size]
     if not nb[0]:
         return None
-    for state in (MB_OFFLINE_PARTIAL, MB_OFFLINE, MB_MOVABLE_PARTIAL, MB_KERNEL_PARTIAL,
-                  MB_MOVABLE, MB_KERNEL):
-        for mb in _sbm_for_each_mb(m, vm, state, reverse=True):
-            if state in (MB_OFFLINE, MB_OFFLINE_PARTIAL):
+    for states in _state_passes(m, MB_OFFLINE_PARTIAL, MB_OFFLINE, MB_MOVABLE_PARTIAL,
+                                MB_KERNEL_PARTIAL, MB_MOVABLE, MB_KERNEL):
+        for mb in _sbm_for_each_mb(m, vm, states, reverse=True):
+            if sbm_get_mb_state(m, vm, mb) in (MB_OFFLINE, MB_OFFLINE_PARTIAL):
                 rc = sbm_unplug_any_sb_offline(m, tx, vm, mb, nb)
             else:
                 rc = sbm_unplug_any_sb_online(m, tx, vm, mb, nb)
@@ -666,24 +717,29 @@ def _online_sections(m, lo: int, hi: int) -> list[int]:
     return [s for s in range(lo // m.pps, hi // m.pps) if s < m.secs.size and m.secs.online[s]]
 
 
-def _bbm_offline_remove_and_unplug(m, tx, vm, bb: int) -> None:
+def _bbm_fake_offline_all(m, tx, vm, bb: int) -> None:
+    """bbm_safe_unplug: fake-offline all online memory of the big block, section by section."""
     lo = (bb * vm.bb_size) >> m.page_shift
     hi = lo + (vm.bb_size >> m.page_shift)
-    # bbm_safe_unplug: fake-offline all online memory first, section by section
     tx.journal.dict_set(vm.bb_states, bb, BB_FAKE_OFFLINE)
     for s in _online_sections(m, lo, hi):
         virtio_mem_fake_offline(m, tx, s * m.pps, (s + 1) * m.pps)
-    _offline_and_remove(m, tx, bb * vm.bb_size, vm.bb_size)
 
 
 def bbm_offline_remove_and_unplug_bb(m, tx, vm, bb: int) -> str | None:
-    """virtio_mem_bbm_offline_remove_and_unplug_bb(): fake-offline (bbm_safe_unplug), offline
-    and remove the big block, unplug it; any failure puts the memory back."""
-    e = _attempt(tx, _bbm_offline_remove_and_unplug, m, tx, vm, bb)
+    """virtio_mem_bbm_offline_remove_and_unplug_bb(): fake-offline, offline and remove the big
+    block, unplug it; a failure puts the memory back (rollback_safe_unplug)."""
+    mark, left = len(tx.journal), len(tx.left_behind)
+    e = _attempt(tx, _bbm_fake_offline_all, m, tx, vm, bb)
     if e is not None:
-        tx.call("virtio_mem_bbm_offline_remove_and_unplug_bb", f"bb {bb}", f"-{e.errno}: {e.message}")
+        tx.call("virtio_mem_fake_offline", f"bb {bb}", f"-{e.errno}: {e.message}")
         return e.errno
-    virtio_mem_retry(m, tx, vm, "memory removed: retry immediately")
+    rc = virtio_mem_offline_and_remove_memory(m, tx, vm, bb * vm.bb_size, vm.bb_size)
+    if rc:
+        if len(tx.left_behind) == left:
+            _rollback_to(tx, mark)
+        tx.call("virtio_mem_bbm_offline_remove_and_unplug_bb", f"bb {bb}", f"-{rc}")
+        return rc
     _send(m, tx, vm, "unplug", bb * vm.bb_size, vm.bb_size)
     tx.journal.dict_del(vm.bb_states, bb)
     return None
@@ -743,12 +799,15 @@ def virtio_mem_run_wq(m, tx, vm) -> None:
             tx.set(vm, "config_changed", False)
             virtio_mem_refresh_config(m, tx, vm)
         rc = None
+        virtio_mem_cleanup_pending_mb(m, tx, vm)
         if vm.requested_size > vm.plugged_size:
             diff = vm.requested_size - vm.plugged_size
             rc = (sbm_plug_request if vm.in_sbm else bbm_plug_request)(m, tx, vm, diff)
         elif vm.requested_size < vm.plugged_size:
             diff = vm.plugged_size - vm.requested_size
             rc = (sbm_unplug_request if vm.in_sbm else bbm_unplug_request)(m, tx, vm, diff)
+        if rc is None and vm.in_sbm and vm.have_unplugged_mb:
+            rc = "EBUSY"            # keep retrying to remove fully unplugged blocks (6.5)
         tx.set(vm, "last_rc", -errno_number(rc) if rc else 0)
         if rc is None:
             tx.set(vm, "retry_timer_ms", VIRTIO_MEM_RETRY_TIMER_MIN_MS)
@@ -768,7 +827,7 @@ def virtio_mem_run_wq(m, tx, vm) -> None:
 
 def run_queued_work(m, tx) -> None:
     """The system workqueue: run each device's queued work until nothing is queued."""
-    devs = getattr(m, "virtio_mem", None)
+    devs = m.virtio_mem
     if not devs:
         return
     for _ in range(WORK_RUN_LIMIT):
@@ -793,7 +852,7 @@ def virtio_mem_timer_expired(m, tx, vm) -> None:
 # operations: the host resizes, time passes
 # ==========================================================================================
 def device(m, dev_id: str) -> VirtioMem:
-    devs = getattr(m, "virtio_mem", {})
+    devs = m.virtio_mem
     if dev_id not in devs:
         known = ", ".join(devs) or "none"
         raise OpFailed("ENODEV", f"no virtio-mem device {dev_id!r} (devices: {known})",
@@ -846,13 +905,13 @@ def tick(m, tx, seconds) -> None:
 # ==========================================================================================
 def device_regions(m) -> list[tuple[int, int, str]]:
     """(start, end, id) of every device region, in bytes (end exclusive)."""
-    return [(vm.addr, vm.addr + vm.region_size, vm.id) for vm in getattr(m, "virtio_mem", {}).values()]
+    return [(vm.addr, vm.addr + vm.region_size, vm.id) for vm in m.virtio_mem.values()]
 
 
-def device_info(m, vm: VirtioMem) -> dict:
+def device_info(m, vm: VirtioMem, with_blocks: bool = True) -> dict:
     unit = _unit(vm, m)
     blocks = []
-    ids = range(vm.first_id, vm.next_id)
+    ids = range(vm.first_id, vm.next_id) if with_blocks else range(0)
     for i in ids:
         if vm.in_sbm:
             st = sbm_get_mb_state(m, vm, i)
@@ -881,9 +940,9 @@ def device_info(m, vm: VirtioMem) -> dict:
 def device_at(m, pfn: int) -> dict | None:
     """The device whose region holds pfn, with the memory block's plug state there."""
     addr = pfn << m.page_shift
-    for vm in getattr(m, "virtio_mem", {}).values():
+    for vm in m.virtio_mem.values():
         if vm.addr <= addr < vm.addr + vm.region_size:
-            info = device_info(m, vm)
+            info = device_info(m, vm, with_blocks=False)
             info.pop("blocks")
             mb = pfn // m.ppb
             if vm.in_sbm:

@@ -190,7 +190,8 @@ def radix_vmemmap_populate(m, tx, va_lo: int, va_hi: int, nid: int, altmap) -> N
             pfn = altmap_alloc(m, tx, altmap, pmd_pages)
             src = "altmap" if pfn is not None else None
         if pfn is None:
-            got = page_alloc.alloc_pages(m, tx, nid, pmd_pages.bit_length() - 1, "kernel", S.MEMMAP_OTHER)
+            got = None if should_fail(tx, "vmemmap", pmd_pages) else \
+                page_alloc.alloc_pages(m, tx, nid, pmd_pages.bit_length() - 1, "kernel", S.MEMMAP_OTHER)
             if got:
                 pfn, src = got[0][0], "buddy"
                 nid_b = got[0][1].node

@@ -5,7 +5,6 @@ Actions never touch engine internals; they call the engine's public API (docs/en
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +15,11 @@ from engine.scenario import Scenario
 from engine.states import CODE
 from tui.formatting import describe_op, format_bytes, one_line, parse_target
 from tui.messages import MachineReplaced, OpApplied, OpRefused, RangeApplied, ReplayOutcome, Undone
+from tui.playback import Playback, Script
 from tui.screens.dialogs import (AllocDialog, ChoiceDialog, HotAddDialog, NewMachineDialog,
                                  PromptDialog)
 from tui.screens.help import HelpScreen
+from tui.screens.lessons import LessonsScreen, lesson_entries
 from tui.screens.main import MainScreen
 from tui.theming import MODE_WORDS, next_mode
 
@@ -271,6 +272,59 @@ class MachineActions:
 
         self.push_screen(InjectDialog(dict(FAULTS), machine.armed_faults()), done)
 
+    def action_virtio(self: MemmapApp) -> None:
+        """Resize a virtio-mem device (the device under the cursor first), maybe then wait."""
+        main = self.idle_main()
+        if main is None:
+            return
+        machine = self.machine
+        devices = machine.virtio_mem_devices()
+        if not devices:
+            self.notify("no virtio-mem device on this machine: declare one in a scenario with "
+                        "[[machine.virtio_mem]] (id, size)", severity="warning")
+            return
+        from tui.screens.virtio_dialog import VirtioDialog
+        pfn = main.cursor_pfn()
+        here = machine.virtio_mem_at(pfn) if pfn is not None else None
+        last = self.last_answers.get("virtio")
+        selected = here["id"] if here else (last if isinstance(last, str) else None)
+
+        def done(answer: dict | None) -> None:
+            if not answer:
+                return
+            self.last_answers["virtio"] = answer["device"]
+            wait = answer.pop("then_wait", None)
+            label = f"resize {answer['device']} to {answer['requested_size']}"
+            if wait is None:
+                self.run_op(label, lambda: machine.apply(answer))
+                return
+            label += f", then wait {wait:g} s"
+            self.run_job(label, self.range_job(label, machine, [answer, {"op": "tick", "seconds": wait}]))
+
+        self.push_screen(VirtioDialog(devices, selected), done)
+
+    def action_tick(self: MemmapApp) -> None:
+        """Let time pass: the virtio-mem retry timers that expire in it fire."""
+        if self.idle_main() is None:
+            return
+        machine = self.machine
+        due = [d["retry_due_s"] for d in machine.virtio_mem_devices() if d["retry_due_s"] is not None]
+        default = f"{max(1.0, min(due) - machine.uptime_s):g}" if due else "50"
+
+        from tui.screens.virtio_dialog import parse_seconds
+
+        def check(text: str) -> float:
+            return parse_seconds(text, "seconds")
+
+        def done(seconds: float | None) -> None:
+            if seconds:
+                self.run_op(f"wait {seconds:g} s", lambda: machine.pass_time(seconds))
+
+        hint = (f"uptime {machine.uptime_s:g} s · next retry at {min(due):g} s" if due
+                else f"uptime {machine.uptime_s:g} s · no retry timer armed")
+        self.push_screen(PromptDialog("let time pass", "seconds", default, "50", hint + " · enter: OK",
+                                      check), done)
+
     # -- range operations (chmem-style) ---------------------------------------------------
     def action_mark(self: MemmapApp) -> None:
         """Start (or clear) a selected run of blocks at the block under the cursor."""
@@ -359,9 +413,9 @@ class MachineActions:
         return MachineConfig.from_dict(base)
 
     def replace_machine(self: MemmapApp, label: str, config: MachineConfig,
-                        steps: list[dict]) -> bool:
+                        steps: list[dict], *, playback: Playback | None = None) -> bool:
         """Boot `config` in the worker and replay `steps` on it (cancellable: the current
-        machine stays until the new one is complete)."""
+        machine stays until the new one is complete); then play `playback` on it, if given."""
         runner = self.runner
 
         def job() -> MachineReplaced:
@@ -377,9 +431,21 @@ class MachineActions:
             finally:
                 machine.progress_hook = None
             machine.prepare_reads()
-            return MachineReplaced(label, machine, config, replay, time.perf_counter() - start)
+            return MachineReplaced(label, machine, config, replay, time.perf_counter() - start,
+                                   playback=playback)
 
         return self.run_job(label, job)
+
+    def action_lessons(self: MemmapApp) -> None:
+        """The lesson browser; the lesson chosen is booted and played (playback_control)."""
+        if self.idle_main() is None:
+            return
+
+        def done(script: Script | None) -> None:
+            if script is not None:
+                self.play_script(script)
+
+        self.push_screen(LessonsScreen(lesson_entries()), done)
 
     def action_new_machine(self: MemmapApp) -> None:
         if self.idle_main() is None:
@@ -497,19 +563,10 @@ class MachineActions:
                          done)
 
     def action_screenshot(self: MemmapApp) -> None:
-        if self.is_web:   # served to a browser: hand the SVG to the browser as a download
-            self.deliver_screenshot()
-            self.notify("screenshot sent to the browser as a download")
-            return
-        try:
-            path = self.save_screenshot(path=os.getcwd())
-        except OSError as exc:
-            self.notify(f"screenshot: {one_line(exc)}", severity="error", markup=False)
-            return
+        path = self.screenshot_here()
         main = self.main_screen
-        if main is not None:
+        if path is not None and main is not None:
             main.log_widget.note(f"screenshot saved: {path}")
-        self.notify(f"screenshot saved: {path}", markup=False)
 
     # -- moving around ---------------------------------------------------------------------
     def action_jump(self: MemmapApp) -> None:

@@ -10,26 +10,25 @@ Where things are:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette
-from textual.message import Message
 
 from engine import Machine, MachineConfig, OpResult
 from tui.actions import MachineActions
 from tui.commands import MemmapCommands
 from tui.config import Settings
-from tui.formatting import describe_op, format_bytes, one_line
+from tui.formatting import describe_op, format_bytes
 from tui.keys import keymap_from_config
-from tui.messages import (MachineReplaced, OpApplied, OpCancelled, OpCrashed, OpRefused, Progress,
+from bridge.live import LiveMachine
+from tui.job_host import JobHost
+from tui.live_view import LiveView
+from tui.messages import (MachineReplaced, OpApplied, OpCancelled, OpCrashed, OpRefused,
                           RangeApplied, Undone)
 from tui.playback import Playback
 from tui.playback_control import PLAYBACK_ACTIONS, PlaybackControl
 from tui.runner import EngineRunner
 from tui.screens.main import MainScreen
-from tui.screens.progress import SHOW_AFTER, ProgressScreen
 from tui.textual_compat import command_palette_class, guard_option_list_races
 from tui.theming import MODE_WORDS, ThemedApp, auto_glyphs
 from tui.widgets.pfn_grid import PfnGrid
@@ -37,7 +36,7 @@ from tui.widgets.pfn_grid import PfnGrid
 guard_option_list_races()
 
 
-class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
+class MemmapApp(LiveView, MachineActions, PlaybackControl, JobHost, ThemedApp):
     CSS_PATH = "app.tcss"
     TITLE = "memmap-tui"
     COMMANDS = App.COMMANDS | {MemmapCommands}
@@ -46,7 +45,8 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
     def __init__(self, *, config: MachineConfig | None = None, machine: Machine | None = None,
                  theme: str | None = None, glyphs: str | None = "auto",
                  settings: Settings | None = None, steps: list[dict] | None = None,
-                 notes: list[str] | None = None, playback: Playback | None = None) -> None:
+                 notes: list[str] | None = None, playback: Playback | None = None,
+                 live_interval: float = 2.0) -> None:
         self.settings = settings or Settings()
         self.keymap_config = keymap_from_config(self.settings.keys)
         self.state_colors = {}
@@ -54,8 +54,11 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
         if machine is None:
             config = config or MachineConfig.default()
             machine = Machine(config)
+        # an engine Machine, or any object with its read interface (bridge.protocol.MachineView),
+        # such as a live view of this machine (bridge.live.LiveMachine: see tui/live_view.py)
         self.machine = machine
         self.config = config if config is not None else machine.config
+        self.live_interval = live_interval
         self.mode = auto_glyphs(glyphs if glyphs not in (None, "auto") else self.settings.glyphs)
         self.runner = EngineRunner(self)
         self.startup_steps = list(steps or [])
@@ -69,10 +72,6 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
         self.last_result: OpResult | None = None
         if self.keymap_config:
             self.set_keymap(self.keymap_config)
-
-    @property
-    def busy(self) -> bool:
-        return self.runner.busy
 
     def state_grids(self) -> list[PfnGrid]:
         main = self.main_screen
@@ -104,6 +103,8 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
             self.notify(warning, severity="warning", markup=False)
         if self.playback is not None:
             self.start_playback(self.playback)
+        if isinstance(self.machine, LiveMachine):
+            self.start_live()
         self.refresh_status()
         if self.startup_steps:
             steps, self.startup_steps = self.startup_steps, []
@@ -136,30 +137,9 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
                 "theme": self.current_theme_name or "",
                 "running": self.runner.label if self.runner.busy else ""}
 
-    # -- running jobs --------------------------------------------------------------------
-    def run_job(self, label: str, job: Callable[[], Message]) -> bool:
-        """Hand `job` to the engine runner; its progress shows if it outlives SHOW_AFTER."""
-        if not self.runner.start(label, [self.machine], job):
-            self.notify(f"busy with {self.runner.label}: wait, or esc to cancel",
-                        severity="warning", markup=False)
-            return False
-        self.refresh_status()
-        started = self.runner.started
-        self.set_timer(SHOW_AFTER, lambda: self._show_progress(started))
-        return True
-
-    def _show_progress(self, started: float) -> None:
-        runner = self.runner
-        if runner.busy and runner.started == started and not isinstance(self.screen,
-                                                                           ProgressScreen):
-            self.push_screen(ProgressScreen(runner))
-
-    def job_done(self) -> None:
-        """A job's outcome arrived: the runner is free; its progress display goes."""
-        self.runner.finished()
-        if isinstance(self.screen, ProgressScreen):
-            self.pop_screen()
-        self.refresh_status()
+    # -- running jobs (tui/job_host.py) ------------------------------------------------------
+    def job_machines(self) -> list[Machine]:
+        return [self.machine]
 
     def after_change(self, result: OpResult | None, *, new_machine: bool = False) -> None:
         """The machine changed: every panel shows the new state in this one frame, and `]`
@@ -204,10 +184,6 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
             main.refresh_inspector()
 
     # -- outcomes (one handler per message) ----------------------------------------------
-    def on_progress(self, message: Progress) -> None:
-        if isinstance(self.screen, ProgressScreen):
-            self.screen.repaint()
-
     def on_op_applied(self, message: OpApplied) -> None:
         self.job_done()
         self.last_result = message.result
@@ -286,6 +262,8 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
                         f"refused on profile {geo.profile}: see the log", severity="warning")
         self.end_playback("the machine was replaced")
         self.after_change(None, new_machine=True)
+        if message.playback is not None:
+            self.start_playback(message.playback)
 
     def on_op_cancelled(self, message: OpCancelled) -> None:
         self.job_done()
@@ -299,17 +277,8 @@ class MemmapApp(MachineActions, PlaybackControl, ThemedApp):
 
     def on_op_crashed(self, message: OpCrashed) -> None:
         self.job_done()
-        text = one_line(message.error)
         main = self.main_screen
+        self.report_crash(main.log_widget if main is not None else None, message)
         if main is not None:
-            log = main.log_widget
-            log.note(f"✗ {message.label}: engine error: {type(message.error).__name__}: {text}",
-                     style="bold red")
-            lines = message.traceback.rstrip().splitlines()
-            shown = lines if len(lines) <= 13 else [lines[0], "  …"] + lines[-12:]
-            for line in shown:
-                log.note(line, style="red")
             self.after_change(None)
-        self.notify(f"{message.label}: {text}", title="engine error", severity="error",
-                    markup=False)
 

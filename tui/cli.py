@@ -8,7 +8,8 @@ import sys
 
 
 VERSION = "0.1.0"
-SUBCOMMANDS = ("run", "lessons", "compare", "export-sysfs", "screenshot", "serve")
+SUBCOMMANDS = ("run", "lessons", "compare", "export-sysfs", "screenshot", "serve", "live", "snapshot",
+               "mount")
 
 
 def _launch_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,14 @@ def _launch_parser() -> argparse.ArgumentParser:
     p.add_argument("--glyphs", choices=("auto", "color", "glyph", "ascii"), default="auto",
                    help="cell drawing: half-block colour, one glyph per state, or ASCII")
     p.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    p.add_argument("--live", action="store_true",
+                   help="open this machine, read-only (root adds every page's flags); T opens its twin")
+    p.add_argument("--sysroot", metavar="DIR", default="/",
+                   help="with --live: read a snapshot or export-sysfs tree instead of /")
+    p.add_argument("--interval", metavar="S", type=float, default=None,
+                   help="with --live or --attach: seconds between re-reads (default 2, 0.5 attached)")
+    p.add_argument("--attach", metavar="ROOT",
+                   help="open a `memmap-tui mount ROOT` machine live: see what lsmem/chmem do to it")
     p.add_argument("--version", action="version", version=f"memmap-tui {VERSION}")
     return p
 

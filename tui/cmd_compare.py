@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:      # the engine and Textual load only once the arguments are good
+    from engine import MachineConfig
+    from tui.screens.compare import CompareApp
 
 MEMMAP_WORDS = {"on": True, "off": False, "true": True, "false": False, "yes": True, "no": False,
                 "y": True, "n": False, "1": True, "0": False, "force": "force"}
@@ -18,7 +22,8 @@ def parser() -> argparse.ArgumentParser:
         prog="memmap-tui compare",
         description="Show one scenario or lesson under two settings side by side, stepping both "
                     "together (space / . forward, backspace / , back). Counters that differ are "
-                    "highlighted.")
+                    "highlighted; each side's expect facts are checked on its own machine. "
+                    "? help, c mode, t theme, F8 screenshot, esc cancels a long step.")
     p.add_argument("file", metavar="FILE|LESSON", help="scenario file (TOML) or built-in lesson name")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--profiles", metavar="A,B", help="two kernel profiles, e.g. 6.1,6.8")
@@ -39,7 +44,8 @@ def _pair(text: str, what: str) -> list[str]:
     return parts
 
 
-def sides_from_args(config: Any, args: argparse.Namespace) -> list[tuple[str, Any]]:
+def sides_from_args(config: MachineConfig,
+                    args: argparse.Namespace) -> list[tuple[str, MachineConfig]]:
     """[(label, MachineConfig)] for the two sides; ValueError with one line on bad values."""
     from engine import MachineConfig
 
@@ -66,8 +72,12 @@ def sides_from_args(config: Any, args: argparse.Namespace) -> list[tuple[str, An
     return out
 
 
-def build_app(argv: list[str]):
+def build_app(argv: list[str]) -> CompareApp:
     """The CompareApp for these arguments; SystemExit(2) with one line on bad input."""
+    return _build(argv)[0]
+
+
+def _build(argv: list[str]) -> tuple[CompareApp, argparse.Namespace]:
     args = parser().parse_args(argv)
     from tui.playback import ScriptError, load_script
 
@@ -80,11 +90,10 @@ def build_app(argv: list[str]):
     from tui.screens.compare import CompareApp
 
     app = CompareApp(script, sides, theme=args.theme, glyphs=args.glyphs, start_step=args.step)
-    app.mouse_wanted = not args.no_mouse
-    return app
+    return app, args
 
 
 def main(argv: list[str]) -> int:
-    app = build_app(argv)
-    app.run(mouse=app.mouse_wanted)
+    app, args = _build(argv)
+    app.run(mouse=not args.no_mouse)
     return int(app.return_code or 0)

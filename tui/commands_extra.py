@@ -11,6 +11,10 @@ MODULES = {
     "compare": "tui.cmd_compare",
     "screenshot": "tui.cmd_screenshot",
     "serve": "tui.cmd_serve",
+    # the bridge to real machines: none of these import Textual
+    "live": "bridge.cli_live",
+    "snapshot": "bridge.cli_snapshot",
+    "mount": "bridge.cli_mount",
 }
 
 

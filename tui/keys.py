@@ -39,6 +39,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # help first among the footer's keys: it must fit even in 80 columns
     ActionSpec("help", "question_mark,f1", "help", "Help", "Help and legend",
                "Every key and the colour / glyph legend", footer=True),
+    ActionSpec("lessons", "L", "lessons", "Lessons", "Lesson browser…",
+               "Browse the built-in lessons (type to filter); enter boots the lesson's machine "
+               "and starts its narration"),
     ActionSpec("new_machine", "n", "new_machine", "New", "New machine…",
                "Boot a new machine from a form with every engine knob (presets on 1-9)"),
     ActionSpec("hot_add", "a", "hot_add", "Add", "Hot-add memory…",
@@ -73,6 +76,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Long-term pin one page in the block under the cursor, or unpin its pinned pages"),
     ActionSpec("alloc", "x", "alloc", "Alloc", "Allocate / free pages…",
                "Allocate or free movable / unmovable pages on a node or zone"),
+    ActionSpec("virtio", "B", "virtio", "Balloon", "virtio-mem: resize device…",
+               "Resize a virtio-mem device (the host's qom-set requested-size): the driver plugs "
+               "or unplugs subblocks / big blocks; optionally let time pass afterwards",
+               footer=True),
+    ActionSpec("tick", "w", "tick", "Wait", "Let time pass…",
+               "Let seconds pass: virtio-mem retry timers that expire fire (50 s, doubling to "
+               "300 s); the engine has no clock of its own"),
     ActionSpec("inject", "exclamation_mark", "inject", "Fault", "Inject a fault…",
                "Arm a fault: a memory notifier veto (MEM_GOING_ONLINE/OFFLINE with an errno) or a "
                "failed vmemmap / page-table / memory block / altmap allocation at the Nth page"),
@@ -95,6 +105,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("cycle_theme", "t", "cycle_theme", "Theme", "Cycle theme", "Switch to the next theme"),
     ActionSpec("screenshot", "f8", "screenshot", "Shot", "Save SVG screenshot",
                "Save an SVG screenshot of the screen in the current directory"),
+    ActionSpec("twin", "T", "twin", "Twin", "Open the twin of this live machine",
+               "Live view (memmap-tui --live): boot a simulated twin of this machine (its boot "
+               "layout, block size, settings, kernel profile and hot-added blocks) to try "
+               "operations on"),
     ActionSpec("quit", "q", "quit", "Quit", "Quit", "Quit memmap-tui", footer=True),
 )
 

@@ -20,15 +20,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--theme")
     p.add_argument("--glyphs", choices=("auto", "color", "glyph", "ascii"), default="auto")
     p.add_argument("--no-mouse", action="store_true")
+    p.add_argument("--live", action="store_true")
+    p.add_argument("--sysroot", default="/")
+    p.add_argument("--interval", type=float, default=None)
+    p.add_argument("--attach")
     return p.parse_args(argv)
 
 
-def build_app(args: Any):
+def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """The launch options as the CLI parses them: every option a caller left out (a command
+    that builds its own Namespace, like `screenshot`) at its default."""
+    from tui.cli import _launch_parser
+
+    return argparse.Namespace(**{**vars(_launch_parser().parse_args([])), **vars(args)})
+
+
+def build_app(args: argparse.Namespace):
     """The configured MemmapApp for these arguments (raises SystemExit(2) on a bad file/profile).
 
     With --scenario or --lesson the app opens in playback mode on the scenario's machine: no step
     is applied until the user steps forward (space / .)."""
     from engine import MachineConfig
+
+    args = with_defaults(args)
 
     from tui.app import MemmapApp
     from tui.config import load_settings
@@ -61,8 +75,35 @@ def build_app(args: Any):
                   file=sys.stderr)
             raise SystemExit(2)
     glyphs = args.glyphs or "auto"
+    if args.live or args.attach:
+        return build_live_app(args, settings, glyphs)
     return MemmapApp(config=config, theme=args.theme, glyphs=glyphs,
                      settings=settings, playback=playback)
+
+
+def build_live_app(args: Any, settings, glyphs: str):
+    """The app over a LiveMachine (--live [--sysroot DIR] [--interval S], or --attach ROOT for a
+    `memmap-tui mount`); SystemExit(2) with one line when the root cannot be read."""
+    from bridge.live import LiveError, LiveMachine
+
+    from tui.app import MemmapApp
+
+    attach = args.attach
+    interval = float(args.interval if args.interval is not None else (0.5 if attach else 2.0))
+    if not 0.2 <= interval <= 3600:
+        print("memmap-tui: --interval: expected seconds between 0.2 and 3600", file=sys.stderr)
+        raise SystemExit(2)
+    if args.scenario or args.lesson:
+        print("memmap-tui: --live shows a real machine: it takes no --scenario or --lesson",
+              file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        live = LiveMachine(attach or args.sysroot or "/")
+    except LiveError as exc:
+        print(f"memmap-tui: --live: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return MemmapApp(machine=live, config=live.config, theme=args.theme,
+                     glyphs=glyphs, settings=settings, live_interval=interval)
 
 
 def open_script(args: Any):

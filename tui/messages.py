@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 
 from engine import Machine, MachineConfig, OpResult
+from tui.playback import Playback
 
 
 class Progress(Message):
@@ -77,16 +78,19 @@ class ReplayOutcome:
 
 
 class MachineReplaced(Message):
-    """A new machine was booted (and a session or scenario replayed on it)."""
+    """A new machine was booted (and a session or scenario replayed on it). `playback`: a lesson
+    or scenario to play on the new machine from its first step (the lesson browser's)."""
 
     def __init__(self, label: str, machine: Machine, config: MachineConfig,
-                 replay: ReplayOutcome, seconds: float) -> None:
+                 replay: ReplayOutcome, seconds: float, *,
+                 playback: Playback | None = None) -> None:
         super().__init__()
         self.label = label
         self.machine = machine
         self.config = config
         self.replay = replay
         self.seconds = seconds
+        self.playback = playback
 
 
 class PlaybackStepped(Message):

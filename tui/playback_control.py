@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from engine import OpResult
 from tui.keys import BY_ID, display_keys
 from tui.messages import PlaybackStepped, PlaybackSteppedBack
-from tui.playback import Playback, describe_step, run_step, undo_to
+from tui.playback import Playback, Script, describe_step, run_step, undo_to
 
 if TYPE_CHECKING:
     from tui.app import MemmapApp
@@ -48,6 +48,13 @@ class PlaybackControl:
                                  f"{playback.script.title} ({playback.n} steps) · {keys['next']}: "
                                  f"next step, {keys['back']}: back", style="bold")
         self.show_playback()
+
+    def play_script(self: MemmapApp, script: Script) -> bool:
+        """Boot the script's machine through the runner (progress, esc cancels: the current
+        machine and playback then stay), then play the script from its first step."""
+        kind = "lesson" if script.lesson else "scenario"
+        return self.replace_machine(f"open {kind} {script.title}", script.config, [],
+                                    playback=Playback(script))
 
     def playback_allows(self: MemmapApp, action: str) -> bool:
         """Playback keys exist only in playback; the hint only while a step with one waits."""

@@ -82,6 +82,11 @@ def report_lines(doc: dict, *, verbose: bool = False) -> list[Text]:
         dt, df = mi["MemTotal"] - prev["MemTotal"], mi["MemFree"] - prev["MemFree"]
         out.append(Text(f"    MemTotal {mi['MemTotal']} kB ({dt:+d}) · MemFree {mi['MemFree']} kB ({df:+d})"))
         prev = mi
+        for d in st.get("devices", []):
+            timer = f" · retry at {d['retry_due_s']:g} s" if d["retry_due_s"] is not None else ""
+            out.append(Text(f"    {d['id']} ({d['mode']}): requested {d['requested_size'] >> 20} MiB · "
+                            f"plugged {d['plugged_size'] >> 20} MiB{timer}"
+                            + (" · broken" if d["broken"] else "")))
         ranges = st["ranges"] if verbose else st["ranges"][:RANGES_SHOWN]
         if ranges:
             rows = [("pfns", "state", "kpageflags")]

@@ -82,6 +82,22 @@ class ThemedApp(App):
         self.current_theme_name = name
         return True
 
+    def screenshot_here(self) -> str | None:
+        """F8: save an SVG of the screen in the current directory and say where (served to a
+        browser: hand it to the browser as a download). The saved path, None otherwise."""
+        if self.is_web:
+            self.deliver_screenshot()
+            self.notify("screenshot sent to the browser as a download")
+            return None
+        try:
+            path = self.save_screenshot(path=os.getcwd())
+        except OSError as exc:
+            self.notify(f"screenshot: {' '.join(str(exc).split())}", severity="error",
+                        markup=False)
+            return None
+        self.notify(f"screenshot saved: {path}", markup=False)
+        return path
+
     def cycle_theme(self) -> str | None:
         names = self.theme_names()
         current = self.current_theme_name

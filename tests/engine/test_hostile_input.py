@@ -249,11 +249,24 @@ def test_bad_user_config_never_stops_the_app(tmp_path):
 # operations with absurd sizes
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("via, check", [("acpi", "acpi_memory_enable_device"),
-                                        ("driver", "dev_dax_kmem_probe")])
+                                        ("kmem", "dev_dax_kmem_probe"),
+                                        ("driver", "check_hotplug_memory_range")])
 def test_size_zero_is_einval_from_the_caller(via, check):
     m = Machine()
     res = refused(m.hot_add(0, via=via), "EINVAL")
     assert res.check.startswith(check)
+
+
+def test_size_zero_from_a_generic_driver_is_mhp_range_allowed_e2big():
+    # add_memory_driver_managed() -> register_memory_resource(): mhp_range_allowed() needs start < end
+    res = refused(Machine().hot_add(0, via="driver"), "E2BIG")
+    assert res.check.startswith("mhp_range_allowed")
+
+
+def test_size_zero_dlpar_is_einval_on_pseries():
+    m = Machine(MachineConfig(arch="ppc64-radix-64k", nodes=(NodeConfig(0, 4 * GiB),)))
+    res = refused(m.hot_add(0, via="dlpar"), "EINVAL")
+    assert res.check.startswith("dlpar_memory")
 
 
 def test_remove_size_zero_is_the_bug_on_of_check_hotplug_memory_range():

@@ -312,7 +312,7 @@ def test_bbm_plug_and_unplug_whole_big_blocks():
     r = checked(m, ok(m.resize("vmem0", 256 * MiB)))
     assert [b["block"] for b in dev(m)["blocks"]] == [32, 34]
     assert dev(m)["last_rc"] == -16 and dev(m)["retry_due_s"] == 50
-    outcomes = " ".join(e.outcome for e in r.events if e.func == "virtio_mem_bbm_offline_remove_and_unplug_bb")
+    outcomes = " ".join(e.outcome for e in r.events if e.func == "virtio_mem_fake_offline")
     assert "unmovable" in outcomes and "memmap-other" in outcomes
 
 
@@ -338,6 +338,10 @@ def test_virtio_mem_create_resource_and_merged_system_ram_in_iomem():
     io = [e for e in m.iomem() if e[0] >= 4 * GiB]
     assert io == [(4 * GiB, 8 * GiB - 1, "virtio0"),
                   (4 * GiB, 4 * GiB + 384 * MiB - 1, "System RAM (virtio_mem)")]
+    # one resource per added block underneath, driver-managed, below the device's region
+    assert [(r["name"], r["parent"], r["blocks"]) for r in m.resources()] == \
+        [("System RAM (virtio_mem)", "virtio0", [b]) for b in (32, 33, 34)]
+    assert "IORESOURCE_SYSRAM_DRIVER_MANAGED" in m.resources()[0]["flags"]
 
 
 def test_undo_and_redo_of_a_resize():
@@ -358,3 +362,72 @@ def test_auto_movable_puts_virtio_mem_units_in_movable_while_the_ratio_allows():
     assert zones[0] == "Movable" and "Normal" in zones
     g = m.groups[dev(m)["mgid"]]
     assert g.present_movable_pages + g.present_kernel_pages == len(zones) * m.ppb
+
+
+def test_lesson_expect_device_checks_sizes_and_the_timer():
+    from engine.lessons import check_expect, snapshot
+    m = vm_machine()
+    res = ok(m.resize("vmem0", 256 * MiB))
+    after = snapshot(m)
+    good = {"expect": {"device": {"vmem0": {"requested_mb": 256, "plugged_mb": 256, "mode": "SBM",
+                                            "retry_due_s": False, "broken": False}}}}
+    assert check_expect(good, res, None, after) == []
+    bad = {"expect": {"device": {"vmem0": {"plugged_mb": 128, "retry_due_s": 50}, "nope": {}}}}
+    problems = check_expect(bad, res, None, after)
+    assert len(problems) == 3 and any("plugged_mb is 256" in p for p in problems)
+
+
+# -- per profile -----------------------------------------------------------------------------
+@pytest.mark.parametrize("profile, gone", [("6.1", 32), ("5.13", 33)])
+def test_virtio_mem_sbm_unplug_request_movable_first_since_5_16(profile, gone):
+    # 6.1 (5.16+): MOVABLE blocks are unplugged before kernel ones; 5.13: one "online" class,
+    # highest block first
+    m = vm_machine(profile=profile, auto_online="offline")
+    ok(m.resize("vmem0", 256 * MiB))
+    ok(m.online(32, "online_movable"))
+    ok(m.online(33, "online_kernel"))
+    checked(m, ok(m.resize("vmem0", 128 * MiB)))
+    assert m.block(gone) is None and m.block(65 - gone) is not None
+
+
+def test_virtio_mem_cleanup_pending_mb_retries_a_failed_removal_since_6_5():
+    for profile, timer in (("6.1", None), ("6.6", 50)):
+        m = vm_machine(profile=profile)
+        ok(m.resize("vmem0", 128 * MiB))
+        ok(m.apply({"op": "inject", "fault": "mem_going_offline", "errno": "EBUSY"}))
+        checked(m, ok(m.resize("vmem0", 0)))
+        d = dev(m)
+        # every subblock went back to the host; the emptied block could not be offlined
+        assert d["plugged_size"] == 0 and m.block(32)["state"] == "online"
+        assert d["retry_due_s"] == timer
+        if timer is None:
+            continue
+        ok(m.apply({"op": "inject", "fault": "none"}))
+        r = checked(m, ok(m.pass_time(50)))
+        assert m.block(32) is None and dev(m)["retry_due_s"] is None
+        assert "offline_and_remove_memory" in [e.func for e in r.events]
+
+
+def test_virtio_mem_add_takes_arm64_linear_map_page_tables_from_existing_memory():
+    # rodata=full maps the linear map of new memory with pages: one PTE table per 2 MiB,
+    # allocated at add time like the memmap (arch_add_memory -> __create_pgd_mapping)
+    taken = {}
+    for rodata in ("full", "off"):
+        m = Machine(MachineConfig(profile="6.11", arch="arm64-4k", rodata=rodata,
+                                  auto_online="online_movable", nodes=(NodeConfig(0, 1 * GiB),),
+                                  virtio_mem=(VirtioMemConfig("vmem0", 4 * GiB),)))
+        before = m.meminfo()["MemFree"]
+        ok(m.resize("vmem0", BS))
+        taken[rodata] = before + (BS >> 10) - m.meminfo()["MemFree"]
+        assert check_invariants(m) == []
+    assert taken["full"] - taken["off"] == (BS // (2 * MiB)) * 4
+
+
+@pytest.mark.parametrize("addr, words", [(1 * GiB, "overlaps boot RAM"),
+                                         (1 << 60, "beyond the 46-bit physical address space")])
+def test_memory_device_pre_plug_refuses_a_bad_address_in_one_line(addr, words):
+    text = (f'[machine]\n[[machine.node]]\nid = 0\nmemory = "2G"\n[[machine.virtio_mem]]\n'
+            f'id = "v"\nsize = "1G"\naddr = {addr}\n')
+    with pytest.raises(Exception) as e:
+        parse_scenario(text, "t.toml")
+    assert words in str(e.value) and "\n" not in str(e.value) and "t.toml" in str(e.value)

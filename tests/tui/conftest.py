@@ -42,6 +42,16 @@ async def settle(pilot, app, timeout: float = 20.0) -> None:
     await pilot.pause()
 
 
+async def wait_for(pilot, predicate, timeout: float = 20.0) -> None:
+    """Wait until `predicate()` holds (the app keeps running meanwhile)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+        await pilot.pause()
+
+
 def log_text(app) -> str:
     return "\n".join(app.main_screen.log_widget.plain_lines)
 
@@ -75,6 +85,7 @@ class _Ui:
     """Helpers handed to tests through the `ui` fixture (tests/ is not a package)."""
 
     settle = staticmethod(settle)
+    wait_for = staticmethod(wait_for)
     log_text = staticmethod(log_text)
     notifications = staticmethod(notifications)
     hot_add = staticmethod(hot_add)

@@ -531,3 +531,21 @@ def to_rich(colour: str) -> Color:
     from tui.render import to_rich_color
 
     return to_rich_color(colour)
+
+
+def test_inspector_says_whose_struct_pages_a_self_hosted_page_holds():
+    from engine import Machine, MachineConfig
+    from tui.widgets.inspector import state_description
+
+    m = Machine(MachineConfig.from_dict({"profile": "rfc-2017", "node": [{"id": 0, "memory": "4G"}]}))
+    res = m.hot_add("1G")
+    ppb = m.geometry.pages_per_block
+    first = res.blocks[0] * ppb
+    own = m.struct_page(first)                  # holds its own section's struct pages
+    packed = m.struct_page(first + 1000)        # the RFC packs section 41's here, in block 40
+    assert own["memmap_of"]["section"] == 40 and packed["memmap_of"]["section"] == 41
+    assert state_description("memmap-self", own, ppb) == \
+        "vmemmap-backing: struct pages of this block, on the block itself"
+    assert state_description("memmap-self", packed, ppb) == (
+        "vmemmap-backing: struct pages of section 41 (block 41), kept at the start of the "
+        "hot-added range")

@@ -3,7 +3,6 @@ and the engine rolls back exactly; each outcome arrives as its own typed message
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from textual.widgets import Input, Static
@@ -33,15 +32,6 @@ def recorder() -> tuple[list, object]:
     return seen, seen.append
 
 
-async def wait_for(pilot, predicate, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-        await pilot.pause()
-
-
 async def start_add(pilot, app, size: str) -> None:
     await pilot.press("a")
     await pilot.pause()
@@ -59,8 +49,8 @@ async def test_long_add_shows_progress_and_keys_wait(ui, make_app, monkeypatch):
     app = make_app()
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await start_add(pilot, app, "256G")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
-        await wait_for(pilot, lambda: app.runner.total > 0)
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        await ui.wait_for(pilot, lambda: app.runner.total > 0)
         body = str(app.screen.query_one("#progress-body", Static).render())
         assert "kernel step:" in body and "esc: cancel" in body
         await pilot.press("o", "u", "n")        # ignored while it runs
@@ -80,7 +70,7 @@ async def test_escape_cancels_a_long_add_exactly(ui, make_app, monkeypatch):
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         before = app.machine.fingerprint()
         await start_add(pilot, app, "256G")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         await pilot.press("escape")
         await ui.settle(pilot, app)
         assert isinstance(app.screen, MainScreen)
@@ -100,7 +90,7 @@ async def test_escape_during_undo_keeps_the_operation(ui, make_app, monkeypatch)
         added = app.machine.fingerprint()
         slow_hook(monkeypatch, 0.4)     # the undo journal reports every 4096 entries
         await pilot.press("u")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         await pilot.press("escape")
         await ui.settle(pilot, app)
         assert app.machine.fingerprint() == added

@@ -198,3 +198,13 @@ async def test_status_and_legend_widgets_on_the_main_screen(make_app):
 def test_every_state_has_a_short_name():
     assert set(SHORT_NAMES) == set(NAMES)
     assert all(len(SHORT_NAMES[s]) <= len(s) for s in NAMES)
+
+
+def test_legend_names_are_in_the_text_colour_and_only_marks_in_the_state_colour():
+    colours = themes.load_theme("dark").variables
+    line = render_legend(legend_entries(("free", "hole"), "color", colours), 80, mode="color")[0]
+    assert line.plain == f"{SWATCH} free  {SWATCH} hole"
+    assert line.style == ""
+    coloured = [(line.plain[s.start:s.end], s.style.color) for s in line.spans]
+    assert coloured == [(SWATCH, to_rich_color(colours["state-free"])),
+                        (SWATCH, to_rich_color(colours["state-hole"]))]

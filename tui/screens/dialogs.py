@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, LoadingIndicator, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 
@@ -435,22 +435,3 @@ class NewMachineDialog(Dialog):
         except ValueError as exc:
             self.show_error(f"preset {index + 1}: {exc}")
 
-
-class BusyScreen(SafeModal):
-    """Shown while an engine operation runs in its worker: keys wait, the screen stays live."""
-
-    DEFAULT_CSS = """
-    BusyScreen { align: center middle; background: $background 10%; }
-    BusyScreen > #frame { width: 50; max-width: 100%; height: auto; border: round $warning;
-                          background: $surface; padding: 0 1; }
-    BusyScreen LoadingIndicator { height: 1; }
-    """
-
-    def __init__(self, label: str) -> None:
-        super().__init__()
-        self.label = label
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="frame"):
-            yield Static(f"working: {self.label}", markup=False)
-            yield LoadingIndicator()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
@@ -11,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.keys import ACTIONS, GRID_KEYS, display_keys
+from tui.keys import ACTIONS, GRID_KEYS, ActionSpec, display_keys
 from tui.render.glyphs import legend
 from tui.screens.dialogs import SafeModal
 from tui.widgets.machine_bar import BLOCK_STYLES
@@ -20,6 +21,11 @@ from tui.widgets.machine_bar import BLOCK_STYLES
 def legend_rows() -> list[tuple[str, str, str, str]]:
     """(state, glyph, ascii, description) for every pfn state."""
     return legend()
+
+
+MAIN_KEYS_TITLE = ("keys (every action is also in the command palette: ctrl+p; the lesson keys "
+                   "act only with --lesson / --scenario or a lesson from L)")
+MAIN_EXTRA_ROWS = (("ctrl+p", "command palette"), ("ctrl+q", "quit from anywhere"))
 
 
 class HelpScreen(SafeModal):
@@ -33,34 +39,41 @@ class HelpScreen(SafeModal):
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close", show=False)]
 
     def __init__(self, keymap: dict[str, str] | None = None,
-                 state_colors: dict[str, Any] | None = None) -> None:
+                 state_colors: dict[str, Any] | None = None, *,
+                 actions: Sequence[ActionSpec] = ACTIONS, title: str = "memmap-tui help",
+                 keys_title: str = MAIN_KEYS_TITLE,
+                 extra_rows: Sequence[tuple[str, str]] = MAIN_EXTRA_ROWS) -> None:
+        """The main app's help by default; compare mode passes its own actions and words."""
         super().__init__()
         self.keymap = keymap or {}
         self.state_colors = state_colors or {}
+        self.actions = tuple(actions)
+        self.title_text = title
+        self.keys_title = keys_title
+        self.extra_rows = tuple(extra_rows)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = "memmap-tui help  (escape closes)"
+            box.border_title = f"{self.title_text}  (escape closes)"
             yield Static(self.keys_table(), id="help-keys")
             yield Static(self.legend_table(), id="help-legend")
             yield Static(self.bar_legend(), id="help-bar")
 
     def keys_table(self) -> Table:
-        table = Table(title="keys (every action is also in the command palette: ctrl+p; the "
-                            "lesson keys act only with --lesson / --scenario)",
-                      show_header=True, header_style="bold", expand=True, title_justify="left")
+        table = Table(title=self.keys_title, show_header=True, header_style="bold", expand=True,
+                      title_justify="left")
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("action")
-        for spec in ACTIONS:
+        for spec in self.actions:
             if not spec.playback:
                 table.add_row(display_keys(spec, self.keymap), spec.help)
         for keys, what in GRID_KEYS:
             table.add_row(keys, f"grid: {what}")
-        for spec in ACTIONS:
+        for spec in self.actions:
             if spec.playback:
                 table.add_row(display_keys(spec, self.keymap), spec.help)
-        table.add_row("ctrl+p", "command palette")
-        table.add_row("ctrl+q", "quit from anywhere")
+        for keys, what in self.extra_rows:
+            table.add_row(keys, what)
         return table
 
     def legend_table(self) -> Table:

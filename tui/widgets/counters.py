@@ -1,6 +1,7 @@
 """The counters a kernel developer watches while hot-plugging, with the last change marked.
 
-meminfo (MemTotal, MemFree, ...), vmstat's memmap counters, present/managed per zone and
+meminfo (MemTotal, MemFree, ...; each virtio-mem device's plugged and requested size next to
+MemTotal), vmstat's memmap counters, present/managed per zone and
 nr_vmemmap_pages per hot-added block. After each operation the values that moved are drawn
 reversed with their delta.
 """
@@ -25,6 +26,10 @@ def snapshot(machine: Any, blocks: list[dict] | None = None) -> dict[str, Any]:
     for key in MEMINFO_KEYS:
         if key in meminfo:
             snap[f"meminfo.{key}"] = meminfo[key]
+    # virtio-mem: what the host plugged, next to MemTotal (kB like meminfo)
+    for d in machine.virtio_mem_devices():
+        snap[f"virtio.{d['id']}.plugged"] = d["plugged_size"] >> 10
+        snap[f"virtio.{d['id']}.requested"] = d["requested_size"] >> 10
     vmstat = machine.vmstat()
     for key in VMSTAT_KEYS:
         if key in vmstat:
@@ -105,8 +110,13 @@ class Counters(TextPanel):
     def render_text(self) -> Text:
         out = Text()
         out.append("meminfo\n", style="bold underline")
+        devices = sorted({k.split(".")[1] for k in self.current if k.startswith("virtio.")})
         for key in MEMINFO_KEYS:
             self._line(out, f"meminfo.{key}", f" {key}", " kB")
+            if key == "MemTotal":
+                for dev in devices:
+                    self._line(out, f"virtio.{dev}.plugged", f"  {dev} plugged", " kB")
+                    self._line(out, f"virtio.{dev}.requested", f"  {dev} requested", " kB")
         out.append("vmstat\n", style="bold underline")
         shown = False
         for key in VMSTAT_KEYS:

@@ -34,7 +34,6 @@ STYLE_ROLES = {"dim": "muted", "yellow": "warning", "red": "error", "green": "ok
                "bold": "bold", "italic": "italic", "": ""}
 
 HANG = 4               # continuation lines sit this much deeper than their first line
-MAX_ENTRIES = 3000     # logical lines kept; the oldest go in chunks
 
 
 @dataclass(frozen=True)
@@ -125,6 +124,7 @@ class EventLog(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = set(ROLE_CLASSES.values())
 
     MAX_EVENTS_PER_OP = 400
+    MAX_ENTRIES = 3000     # logical lines kept; the oldest go in chunks of a quarter
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -146,8 +146,8 @@ class EventLog(ScrollView, can_focus=True):
     def _written(self) -> None:
         """After a batch of lines: drop the oldest past the limit, resize, follow the end."""
         at_end = self.scroll_y >= self.max_scroll_y
-        if len(self.entries) > MAX_ENTRIES:
-            drop = len(self.entries) - MAX_ENTRIES + MAX_ENTRIES // 4
+        if len(self.entries) > self.MAX_ENTRIES:
+            drop = len(self.entries) - self.MAX_ENTRIES + self.MAX_ENTRIES // 4
             del self.entries[:drop]
             del self.plain_lines[:drop]
             self._rows_width = 0                  # rebuilt for the entries that are left

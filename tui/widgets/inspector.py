@@ -25,6 +25,21 @@ def _range(lo: Any, hi: Any) -> str:
     return f"{lo}-{hi}"
 
 
+
+def state_description(state: str, page: dict, pages_per_block: int) -> str:
+    """The state's description, true to this page: a self-hosted memmap page usually holds the
+    struct pages of its own block, but the 2017 RFC packs the memmap of a whole hot-added range
+    at its start, so a page there can hold another block's struct pages."""
+    text = DESCRIPTIONS.get(state, "")
+    memmap_of = page.get("memmap_of")
+    block = page.get("block")
+    if state == "memmap-self" and memmap_of and block is not None:
+        owner = int(memmap_of["first_pfn"]) // pages_per_block
+        if owner != block:
+            text = (f"vmemmap-backing: struct pages of section {memmap_of['section']} (block "
+                    f"{owner}), kept at the start of the hot-added range")
+    return text
+
 class Inspector(TextPanel):
     """Redrawn on every cursor move, so it reads only the pfn's own page, section and block
     (and the resource list cached by `set_resources` after each operation), never a list of
@@ -69,9 +84,10 @@ class Inspector(TextPanel):
         state = str(page.get("state"))
         out.append("state      ", style="dim")
         out.append(state, style="bold")
-        if state in DESCRIPTIONS:
+        description = state_description(state, page, geo.pages_per_block)
+        if description:
             out.append(" · ", style="dim")
-            out.append(DESCRIPTIONS[state], style="italic")
+            out.append(description, style="italic")
         out.append("\n")
         self._kv(out, "node", page.get("node"))
         self._kv(out, "zone", page.get("zone"))
@@ -80,6 +96,10 @@ class Inspector(TextPanel):
             self._kv(out, "mapping", page.get("mapping"))
         self._kv(out, "flags", " ".join(page.get("flags") or []) or "-")
         self._kv(out, "kpageflags", " ".join(page.get("kpageflags") or []) or "-")
+        if page.get("why"):
+            # a live machine's pfn: how its state was read from the kernel's flags
+            out.append("why        ", style="dim")
+            out.append(f"{page['why']}\n", style="italic")
         memmap_of = page.get("memmap_of")
         if memmap_of:
             out.append("holds struct pages of ", style="bold magenta")
@@ -95,7 +115,35 @@ class Inspector(TextPanel):
             blk = machine.block_of(pfn)
         block = Text(no_wrap=False)
         self._block(block, machine, blk)
-        return [out, section, block]
+        vmem = Text(no_wrap=False)
+        self._virtio_mem(vmem, machine, pfn)
+        return [out, section, block, vmem]
+
+    @staticmethod
+    def _virtio_mem(out: Text, machine: Any, pfn: int) -> None:
+        """The virtio-mem device whose region holds pfn: mode, sizes, this block's plug state."""
+        d = machine.virtio_mem_at(pfn)
+        if d is None:
+            return
+        out.append(f"\nvirtio-mem {d['id']} ({d['name']}, node {d['node']})\n", style="bold underline")
+        if d["mode"] == "SBM":
+            mode = (f"SBM: {d['subblocks_per_block']} subblocks of {_size(d['subblock_size'])} "
+                    f"per {_size(d['memory_block_size'])} block")
+        else:
+            mode = f"BBM: big blocks of {_size(d['big_block_size'])}"
+        out.append(f"  mode       {mode}\n")
+        out.append(f"  block size {_size(d['block_size'])} (device)\n")
+        out.append(f"  requested  {_size(d['requested_size'])}\n")
+        out.append(f"  plugged    {_size(d['plugged_size'])} of {_size(d['size'])}\n")
+        state = d["block_state"]
+        if d["mode"] == "SBM" and state != "unused":
+            state += (f", {d['plugged_subblocks']}/{d['subblocks_per_block']} subblocks plugged; "
+                      f"subblock {d['subblock']} {'plugged' if d['subblock_plugged'] else 'unplugged'}")
+        out.append(f"  here       {state}\n")
+        if d["retry_due_s"] is not None:
+            out.append(f"  retry      at {d['retry_due_s']:g} s (last error {d['last_rc']})\n", style="yellow")
+        if d["broken"]:
+            out.append("  broken: the driver stopped after an unknown error\n", style="bold red")
 
     @staticmethod
     def _kv(out: Text, key: str, value: Any) -> None:
@@ -116,7 +164,9 @@ class Inspector(TextPanel):
             return
         where = {"altmap": "on the hot-added memory itself (vmem_altmap)",
                  "buddy": "in buddy pages allocated at hot-add",
-                 "boot": "allocated by memblock at boot"}.get(source, source)
+                 "boot": "allocated by memblock at boot",
+                 "kernel": "in kernel memory (memblock or buddy: user space cannot see where)",
+                 }.get(source, source)
         out.append(f"{source}: {where}\n")
         if memmap.get("mapped"):
             out.append(f"  mapped with {memmap['mapped']}\n")
@@ -148,6 +198,13 @@ class Inspector(TextPanel):
             r = self.resources[res]
             out.append(f"  resource {r.get('start', 0):#x}-{r.get('end', 1) - 1:#x}"
                        f" via {r.get('via')} ({len(r.get('blocks') or [])} blocks)\n", style="dim")
+
+
+def _size(n: int) -> str:
+    for shift, unit in ((40, "T"), (30, "G"), (20, "M"), (10, "K")):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return f"{n >> 20}M" if n >= 1 << 20 else str(n)
 
 
 def _yn(v: Any) -> str:

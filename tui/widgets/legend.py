@@ -84,16 +84,16 @@ def legend_entries(states: tuple[str, ...] | list[str], mode: str,
 
 
 def _entry_text(entry: LegendEntry, mode: str, name: str) -> Text:
+    """The mark in the state's colour (as the grid draws it), then the name in the text colour."""
     colour = to_rich_color(entry.colour)
     if mode == "color":
-        mark = Text(entry.mark, style=Style(color=colour))
+        mark = (entry.mark, Style(color=colour))
     elif entry.mark.strip():
         # on the strip's own background, which is the grid's ($surface)
-        mark = Text(entry.mark, style=Style(color=colour, bold=True))
+        mark = (entry.mark, Style(color=colour, bold=True))
     else:
-        mark = Text(" ")
-        name = f"{name} (blank)"
-    return mark + Text(f" {name}")
+        mark, name = (" ", Style()), f"{name} (blank)"
+    return Text.assemble(mark, f" {name}")
 
 
 def render_legend(entries: list[LegendEntry], width: int, *, mode: str,

@@ -1,0 +1,180 @@
+"""Scale benchmarks (issue 9): flat cost per operation up to 64 TiB, absent space free.
+
+  ops      one hot_add / online / offline / remove (2 GiB DIMM) on an empty machine, at
+           8 TiB and at 60 TiB hot-added; target: each within 1.5x of the empty machine
+  blocks   a full m.blocks() read at 1K, 8K and 30K blocks; target: cost per block flat (O(blocks))
+  fill     60 TiB added in 2 GiB DIMMs and onlined; target: <= 60 s wall, peak RSS <= 1 GiB
+  big      one 60 TiB add in 128 MiB blocks; target: <= 20 s
+  absent   one block added at the top of the physical space (x86_64, x86_64 la57, arm64-64k,
+           ppc64-radix-64k); target: RSS growth independent of the address (near zero)
+
+Every figure is min/median/max over repeated runs; each heavy case runs in its own process so
+its peak RSS is its own. On the shared 2-core machine run one case at a time.
+Usage: python bench/bench_scale.py [ops|blocks|fill|big|absent ...] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GiB, TiB = 1 << 30, 1 << 40
+DIMM = 2 * GiB
+
+
+def _machine(**kw):
+    from engine import Machine, MachineConfig, NodeConfig
+    return Machine(MachineConfig(block_size=kw.pop("block_size", DIMM),
+                                 nodes=(NodeConfig(0, 4 * GiB),), **kw))
+
+
+def _fill(m, total: int) -> None:
+    for _ in range(total // DIMM):
+        r = m.hot_add(DIMM)
+        assert r.ok, r.summary()
+
+
+def _stats(xs: list[float], unit: float = 1e3) -> dict:
+    return {"min": min(xs) * unit, "median": statistics.median(xs) * unit, "max": max(xs) * unit}
+
+
+def _op_cycle(m, runs: int) -> dict:
+    """Time each of hot_add, online, offline, remove of one DIMM, `runs` times (ms)."""
+    t = {"hot_add": [], "online": [], "offline": [], "remove": []}
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        r = m.hot_add(DIMM)
+        t1 = time.perf_counter()
+        assert r.ok, r.summary()
+        b = r.args["start"] // m.block_size
+        assert m.online(b, "online_movable").ok
+        t2 = time.perf_counter()
+        assert m.offline(b).ok
+        t3 = time.perf_counter()
+        assert m.remove(r.args["start"], DIMM).ok
+        t4 = time.perf_counter()
+        for k, v in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            t[k].append(v)
+    return {k: _stats(v) for k, v in t.items()}
+
+
+def case_ops(repeat: int) -> dict:
+    m = _machine()
+    out = {"empty": _op_cycle(m, repeat)}
+    _fill(m, 8 * TiB)
+    out["8TiB"] = _op_cycle(m, repeat)
+    _fill(m, 52 * TiB)
+    out["60TiB"] = _op_cycle(m, repeat)
+    return out
+
+
+def case_blocks(repeat: int) -> dict:
+    m = _machine()
+    out = {}
+    done = 0
+    for n in (1024, 8192, 30720):
+        _fill(m, (n - done) * DIMM)
+        done = n
+        xs = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            got = len(m.blocks())
+            xs.append(time.perf_counter() - t0)
+        out[f"{got} blocks"] = {"ms": _stats(xs), "us_per_block": _stats([x / got for x in xs], 1e6)}
+    return out
+
+
+def case_fill(_repeat: int) -> dict:
+    t0 = time.perf_counter()
+    m = _machine()
+    _fill(m, 60 * TiB)
+    t1 = time.perf_counter()
+    for b in m.blocks():
+        if not b["boot"]:
+            assert m.online(b["id"], "online_movable").ok
+    t2 = time.perf_counter()
+    return {"add_s": t1 - t0, "online_s": t2 - t1, "total_s": t2 - t0,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def case_big(_repeat: int) -> dict:
+    m = _machine(block_size=128 << 20)
+    t0 = time.perf_counter()
+    r = m.hot_add(60 * TiB)
+    t1 = time.perf_counter()
+    assert r.ok, r.summary()
+    return {"add_s": t1 - t0, "blocks": len(m.blocks()) - m.nboot_blocks,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def case_absent(_repeat: int) -> dict:
+    from engine import Machine, MachineConfig
+    out = {}
+    for arch, la57 in (("x86_64", False), ("x86_64", True), ("arm64-64k", False), ("ppc64-radix-64k", False)):
+        m = Machine(MachineConfig(arch=arch, la57=la57))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        top = (1 << m.arch.phys_bits) - m.block_size
+        t0 = time.perf_counter()
+        r = m.hot_add(m.block_size, start=top)
+        dt = time.perf_counter() - t0
+        assert r.ok, r.summary()
+        grow = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        out[arch + ("-la57" if la57 else "")] = {"add_s": dt, "rss_growth_mib": grow / 1024,
+                                                 "top": hex(top)}
+    return out
+
+
+CASES = {"ops": case_ops, "blocks": case_blocks, "fill": case_fill, "big": case_big,
+         "absent": case_absent}
+DEFAULT_REPEAT = {"ops": 21, "blocks": 5, "fill": 3, "big": 3, "absent": 3}
+PER_PROCESS = {"fill", "big", "absent"}      # one process per run: peak RSS is the run's own
+
+
+def _in_child(name: str, repeat: int) -> dict:
+    p = subprocess.run([sys.executable, __file__, "--child", name, "--repeat", str(repeat)],
+                       capture_output=True, text=True, check=True)
+    return json.loads(p.stdout)
+
+
+def _summarise(name: str, runs: list[dict]) -> dict:
+    """min/median/max of every number over the runs of a per-process case."""
+    def merge(docs):
+        first = docs[0]
+        if isinstance(first, dict):
+            return {k: merge([d[k] for d in docs]) for k in first}
+        if isinstance(first, (int, float)) and not isinstance(first, bool):
+            return {"min": min(docs), "median": statistics.median(docs), "max": max(docs)}
+        return first
+    return merge(runs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cases", nargs="*", default=list(CASES))
+    ap.add_argument("--repeat", type=int)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(CASES[a.child](a.repeat or 1)))
+        return
+    for name in a.cases:
+        repeat = a.repeat or DEFAULT_REPEAT[name]
+        if name in PER_PROCESS:
+            doc = _summarise(name, [_in_child(name, 1) for _ in range(repeat)])
+        else:
+            doc = _in_child(name, repeat)
+        doc["runs"] = repeat
+        print(name, json.dumps(doc, indent=1), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The app side of the engine runner, shared by the main app and the compare app: start a job,
+show its progress display once it outlives SHOW_AFTER, repaint it on every Progress message,
+and take it away when the job's outcome arrives.
+
+A mixin of a Textual App that has a `runner` (EngineRunner); the app says which machines a job
+touches (`job_machines`: they get the runner's progress hook, hence progress and esc cancel) and
+what to redraw when a job starts or ends (`refresh_status`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.message import Message
+
+from engine import Machine
+from tui.formatting import one_line
+from tui.messages import OpCrashed, Progress
+from tui.runner import EngineRunner
+from tui.screens.progress import SHOW_AFTER, ProgressScreen
+from tui.widgets.event_log import EventLog
+
+
+_AppBase = App if TYPE_CHECKING else object
+
+
+class JobHost(_AppBase):
+    """Runs engine jobs through the app's one EngineRunner (see the module docstring)."""
+
+    runner: EngineRunner
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    def job_machines(self) -> Sequence[Machine]:
+        """The machines a job may change (each gets the progress hook while it runs)."""
+        raise NotImplementedError
+
+    def refresh_status(self) -> None:
+        """Redraw what says whether a job runs (the status line)."""
+
+    def run_job(self, label: str, job: Callable[[], Message]) -> bool:
+        """Hand `job` to the engine runner; its progress shows if it outlives SHOW_AFTER."""
+        if not self.runner.start(label, self.job_machines(), job):
+            self.notify(f"busy with {self.runner.label}: wait, or esc to cancel",
+                        severity="warning", markup=False)
+            return False
+        self.refresh_status()
+        started = self.runner.started
+        self.set_timer(SHOW_AFTER, lambda: self._show_progress(started))
+        return True
+
+    def _show_progress(self, started: float) -> None:
+        runner = self.runner
+        if runner.busy and runner.started == started and not isinstance(self.screen,
+                                                                           ProgressScreen):
+            self.push_screen(ProgressScreen(runner))
+
+    def job_done(self) -> None:
+        """A job's outcome arrived: the runner is free; its progress display goes."""
+        self.runner.finished()
+        if isinstance(self.screen, ProgressScreen):
+            self.pop_screen()
+        self.refresh_status()
+
+    def on_progress(self, message: Progress) -> None:
+        screen = self.screen
+        # A Progress can arrive between push_screen and the display's compose (a busy
+        # machine): it then has nothing to paint yet, and its own timer paints it soon.
+        if isinstance(screen, ProgressScreen) and screen.is_mounted:
+            screen.repaint()
+
+    def report_crash(self, log: EventLog | None, message: OpCrashed) -> None:
+        """The crash net's outcome: what raised and its traceback (first line and last 12) in
+        the log, and one line as a notification; the app carries on."""
+        text = one_line(message.error)
+        if log is not None:
+            log.note(f"✗ {message.label}: engine error: {type(message.error).__name__}: {text}",
+                     style="bold red")
+            lines = message.traceback.rstrip().splitlines()
+            for line in lines if len(lines) <= 13 else [lines[0], "  …"] + lines[-12:]:
+                log.note(line, style="red")
+        self.notify(f"{message.label}: {text}", title="engine error", severity="error",
+                    markup=False)
