@@ -149,7 +149,8 @@ def display_keys(spec: ActionSpec, keymap: dict[str, str] | None = None) -> str:
 
 _PRETTY = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "space": "space",
            "right_square_bracket": "]", "left_square_bracket": "[",
-           "full_stop": ".", "comma": ",", "backspace": "backspace", "number_sign": "#"}
+           "full_stop": ".", "comma": ",", "backspace": "backspace", "number_sign": "#",
+           "exclamation_mark": "!"}
 
 
 def _pretty(key: str) -> str:
