@@ -147,6 +147,7 @@ class Machine:
         # removals); a front end can use it to show progress and to let its own thread run
         self.progress_hook = None
         self._progress = [0, 0]        # (units done, estimated total) of the running operation
+        self._blocks_cache: tuple[int, list[dict]] | None = None   # (generation, blocks())
         self.generation = 0
         self.history: list[dict] = []
         self._undo: list[tuple[dict, Journal, OpResult]] = []
@@ -517,6 +518,7 @@ class Machine:
         self.store.flat()
         from .query import _reverse_index
         _reverse_index(self)
+        self.blocks()
 
     def present_sections(self) -> np.ndarray:
         n = self.secs.size
@@ -602,9 +604,16 @@ class Machine:
         return served_by(self, self._pfn_arg("served_by", pfn))
 
     def blocks(self) -> list[dict]:
+        """Every memory block's sysfs view, in id order. Built once per generation (the dicts
+        are shared between callers of one generation: treat them as read-only)."""
+        cached = self._blocks_cache
+        if cached is not None and cached[0] == self.generation:
+            return list(cached[1])
         from .memory_block import block_sysfs
         n = self.blks.size
-        return [block_sysfs(self, int(b)) for b in np.flatnonzero(self.blks.exists[:n])]
+        out = [block_sysfs(self, int(b)) for b in np.flatnonzero(self.blks.exists[:n])]
+        self._blocks_cache = (self.generation, out)
+        return list(out)
 
     def block(self, bid: int) -> dict | None:
         from .memory_block import block_sysfs

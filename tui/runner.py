@@ -25,6 +25,8 @@ from engine import Cancelled, Machine
 from tui.messages import OpCancelled, OpCrashed, Progress
 
 PROGRESS_INTERVAL = 0.1     # seconds between Progress messages (the issue asks for >= 5 a second)
+YIELD_INTERVAL = 0.02       # the worker lets the UI thread run at least this often ...
+YIELD_SECONDS = 0.002       # ... for this long (about 10% of a long operation's time)
 
 
 class EngineRunner:
@@ -40,6 +42,7 @@ class EngineRunner:
         self.total = 0
         self._cancel = threading.Event()
         self._last_post = 0.0
+        self._last_yield = 0.0
 
     @property
     def cancelling(self) -> bool:
@@ -80,7 +83,11 @@ class EngineRunner:
         if now - self._last_post >= PROGRESS_INTERVAL:
             self._last_post = now
             self.app.post_message(Progress(self.label, step, done, total))
-        time.sleep(0)    # release the GIL: the event loop thread draws and takes keys
+        if now - self._last_yield >= YIELD_INTERVAL:
+            # hand the GIL to the event loop thread for a moment: a bare sleep(0) often gets it
+            # straight back, and the screen then waits for the whole operation
+            self._last_yield = now
+            time.sleep(YIELD_SECONDS)
 
     def _run(self, label: str, machines: list[Machine], job: Callable[[], Message]) -> None:
         for machine in machines:

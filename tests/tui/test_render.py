@@ -174,12 +174,13 @@ def test_crosshair_tints_the_cursor_column_and_line_keeping_states_apart(palette
     # a tint moves a colour towards the cursor colour by CROSS_TINT, no further
     r, g, b = palette.tint(Color.parse("#000000")).get_truecolor()
     assert (r, g, b) == tuple(round(255 * CROSS_TINT) for _ in range(3))
-    # on the cursor's line every cell is tinted; two states stay two colours
+    # glyph mode: the cursor's line is underlined on the plain background (a tint there
+    # would take the glyphs below WCAG AA); two states stay two colours
     row = cells_of(render_row(CellRow.of(codes), mode="glyph", palette=palette, cross_row=True,
                               label="00 "))
     assert row[0][1].reverse                      # the gutter label of the cursor's line
     cells = row[3:]
-    assert all(style.bgcolor == palette.tint(BASE.bgcolor) for _, style in cells)
+    assert all(style.bgcolor == BASE.bgcolor and style.underline for _, style in cells)
     assert cells[0][1].color == colour("free") and cells[1][1].color == colour("movable")
 
 

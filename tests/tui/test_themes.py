@@ -209,13 +209,7 @@ async def test_themes_register_and_drive_css_variables():
             assert app.theme_variables["state-free"] == themes.load_theme(name).variables["state-free"]
 
 
-STALE_GRID_STYLES = pytest.mark.xfail(
-    strict=True, reason="PfnGrid builds its Palette from component styles before they follow "
-                        "the theme (gutter stays #ffffff, header on #242f38): the grid's owner fixes it")
-
-
-@pytest.mark.parametrize("name", [pytest.param(name, marks=STALE_GRID_STYLES) if name == "light"
-                                  else name for name in ("dark", "light")])
+@pytest.mark.parametrize("name", ["dark", "light"])
 async def test_grid_gutter_and_header_are_drawn_readably(make_app, name):
     app = make_app(theme=name)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -247,12 +241,9 @@ async def test_textual_theme_command_opens_the_app_theme_picker(make_app):
         assert app.theme == "high-contrast"
 
 
-@pytest.mark.xfail(strict=True, reason="glyph modes tint crosshair cells' background towards the "
-                   "cursor colour (palette.CROSS_TINT), which takes glyphs below 4.5:1: the grid's "
-                   "owner marks the crosshair another way in glyph modes (or tints much less)")
 @pytest.mark.parametrize("name", ["dark", "light"])
 def test_glyphs_on_the_crosshair_meet_wcag_aa(name):
-    from tui.render.palette import CROSS_TINT
+    from tui.render.palette import GLYPH_CROSS_TINT as CROSS_TINT
 
     spec = themes.load_theme(name)
     variables = theme_variables(spec)

@@ -26,6 +26,9 @@ CROSS = 1 << 16
 # How far a crosshair cell's colours move towards the cursor colour: enough to see the
 # line across the room, little enough that the states underneath stay told apart.
 CROSS_TINT = 0.35
+# Glyph cells keep their text readable (WCAG AA) on the crosshair: no tint, an underline
+# carries the line instead (glyph and ASCII modes; colour mode keeps the tint)
+GLYPH_CROSS_TINT = 0.0
 # The cursor cell in colour mode: a solid cell in the cursor colour with an arrow that
 # points at the half (pfn row) the cursor is on.
 CURSOR_UPPER_GLYPH = "\u25b2"   # ▲
@@ -134,14 +137,14 @@ class Palette:
         else:
             background = self.mixed_color if mixed else self.background
             if key & CROSS:
-                background = self.tint(background)
+                background = self.tint(background, GLYPH_CROSS_TINT)
             extra = Style(color=self.state_color[code], bgcolor=background)
-        return self.base + extra + Style(underline=mixed)
+        return self.base + extra + Style(underline=mixed or bool(key & CROSS))
 
-    def tint(self, color: Color) -> Color:
+    def tint(self, color: Color, amount: float = CROSS_TINT) -> Color:
         """`color` moved part of the way towards the cursor colour (crosshair cells)."""
         return Color.from_triplet(blend_rgb(color.get_truecolor(foreground=False),
-                                            self.cursor_color.get_truecolor(), CROSS_TINT))
+                                            self.cursor_color.get_truecolor(), amount))
 
     def color_style(self, key: int) -> Style:
         """Style of a half-block cell: fg paints the upper pfn, bg the lower one."""

@@ -76,8 +76,9 @@ class ProgressScreen(SafeModal):
         if body is None:        # popped while it was still being mounted: nothing to draw
             return
         width = max(10, self.query_one("#frame").content_size.width or 56)
+        # the body's size does not change: repaint without a layout pass
         body.update(progress_text(r.label, r.step, r.done, r.total, r.elapsed(), self.tick, width,
-                                  r.cancelling))
+                                  r.cancelling), layout=False)
 
     def action_cancel(self) -> None:
         if self.runner.cancel():

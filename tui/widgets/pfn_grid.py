@@ -510,6 +510,9 @@ class PfnGrid(ScrollView, can_focus=True):
         if theme_colors:
             self._colors = theme_colors
         self._rebuild_palette()
+        # the component classes (gutter, header) take the new theme's styles only after this
+        # update: read them again once they have
+        self.call_after_refresh(self._rebuild_palette)
 
     def _rebuild_palette(self) -> None:
         if not self.is_mounted:
