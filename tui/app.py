@@ -101,6 +101,7 @@ class MemmapApp(LiveView, MachineActions, PlaybackControl, JobHost, ThemedApp):
         for warning in self.settings.warnings:
             log.note(warning, style="yellow")
             self.notify(warning, severity="warning", markup=False)
+        main.grid.crosshair = self.settings.crosshair
         if self.playback is not None:
             self.start_playback(self.playback)
         if isinstance(self.machine, LiveMachine):

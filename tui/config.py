@@ -3,6 +3,7 @@
     theme = "dark"            # a theme name from themes.available()
     glyphs = "auto"           # auto | color | glyph | ascii
     mouse = true
+    crosshair = true          # the cursor's row and column marked (# toggles it)
     [keys]                    # action id = "keys" (comma separated Textual key names)
     hot_add = "a,insert"
     undo = "u,ctrl+z"
@@ -29,6 +30,8 @@ class Settings:
     theme: str | None = None
     glyphs: str = "auto"
     mouse: bool = True
+    # the grid cursor's row and column tinted: what lets a room find the cursor on a projector
+    crosshair: bool = True
     keys: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     path: Path | None = None
@@ -71,12 +74,13 @@ def apply_data(settings: Settings, data: dict, where: str) -> Settings:
             settings.glyphs = glyphs
         else:
             bad.append(f"glyphs must be one of {', '.join(GLYPH_CHOICES)}")
-    mouse = data.get("mouse")
-    if mouse is not None:
-        if isinstance(mouse, bool):
-            settings.mouse = mouse
-        else:
-            bad.append("mouse must be true or false")
+    for flag in ("mouse", "crosshair"):
+        value = data.get(flag)
+        if value is not None:
+            if isinstance(value, bool):
+                setattr(settings, flag, value)
+            else:
+                bad.append(f"{flag} must be true or false")
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
         bad.append("[keys] must be a table")
@@ -89,7 +93,7 @@ def apply_data(settings: Settings, data: dict, where: str) -> Settings:
         else:
             settings.keys[name] = ",".join(k.strip() for k in value.split(",") if k.strip())
     for key in data:
-        if key not in ("theme", "glyphs", "mouse", "keys"):
+        if key not in ("theme", "glyphs", "mouse", "crosshair", "keys"):
             bad.append(f"unknown setting {key!r}")
     if bad:
         settings.warnings.append(f"{where}: {bad[0]}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else "")

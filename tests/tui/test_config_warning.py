@@ -20,3 +20,16 @@ async def test_config_warning_with_brackets_is_shown_whole(tmp_path, make_app):
         assert " ".join(" ".join(log.visual_lines()).split()).count(settings.warnings[0]) == 1
         shown = [" ".join(str(toast.render()).split()) for toast in app.screen.query(Toast)]
         assert [text for text in shown if settings.warnings[0] in text] == [settings.warnings[0]]
+
+
+def test_crosshair_setting_is_read_and_checked(tmp_path):
+    from tui.config import load_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text("crosshair = false\n", encoding="utf-8")
+    assert load_settings(path).crosshair is False
+    path.write_text('crosshair = "yes"\n', encoding="utf-8")
+    settings = load_settings(path)
+    assert settings.crosshair is True
+    assert settings.warnings == [f"{path}: crosshair must be true or false; those settings use "
+                                 f"their defaults"]

@@ -82,8 +82,11 @@ def _style_colour(style) -> Color:
 async def test_crosshair_key_toggles_the_crosshair_and_is_in_help(ui, make_app):
     from tui.screens.help import HelpScreen
 
+    from tui.config import Settings
+
     assert display_keys(BY_ID["crosshair"]) == "#"
-    app = make_app()
+    assert make_app().settings.crosshair is True          # on by default, for the projector
+    app = make_app(settings=Settings(crosshair=False))
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(pilot, app)
         grid = app.main_screen.grid
