@@ -140,8 +140,10 @@ def main_grid(app):
 async def one_run(args, machine, added) -> dict[str, dict]:
     """Press the key sequence once; per class: first/settled ms and updates per key."""
     from tui.app import MemmapApp
+    from tui.config import Settings
 
-    app = MemmapApp(machine=machine, glyphs=args.mode)
+    app = MemmapApp(machine=machine, glyphs=args.mode,
+                    settings=Settings(crosshair=args.crosshair == "on"))
     rec = Recorder(app)
     out: dict[str, dict] = {c: {"first": [], "settled": [], "updates": [], "cpu": []} for c in CLASSES}
     async with app.run_test(size=(args.width, args.height)) as pilot:
@@ -251,8 +253,10 @@ async def long_op(app, rec: Recorder, pilot, label: str, start) -> dict:
 async def run_long(args) -> bool:
     from engine import Machine, MachineConfig
     from tui.app import MemmapApp
+    from tui.config import Settings
 
-    app = MemmapApp(machine=Machine(MachineConfig.default()), glyphs=args.mode)
+    app = MemmapApp(machine=Machine(MachineConfig.default()), glyphs=args.mode,
+                    settings=Settings(crosshair=args.crosshair == "on"))
     rec = Recorder(app)
     results = []
     async with app.run_test(size=(args.width, args.height)) as pilot:
@@ -322,6 +326,8 @@ def main() -> int:
     parser.add_argument("--size", default="1T", help="memory to hot-add (default 1T)")
     parser.add_argument("--online", type=int, default=4, help="hot-added blocks to online")
     parser.add_argument("--mode", default="color", choices=("color", "glyph", "ascii"))
+    parser.add_argument("--crosshair", choices=("on", "off"), default="on",
+                        help="the grid's crosshair (on: the app's default)")
     parser.add_argument("--width", type=int, default=200)
     parser.add_argument("--height", type=int, default=60)
     parser.add_argument("--settle", type=float, default=0.3,

@@ -3,7 +3,7 @@
     theme = "dark"            # a theme name from themes.available()
     glyphs = "auto"           # auto | color | glyph | ascii
     mouse = true
-    crosshair = true          # the cursor's row and column marked (# toggles it)
+    crosshair = false         # true: the cursor's row and column marked (# toggles it)
     [keys]                    # action id = "keys" (comma separated Textual key names)
     hot_add = "a,insert"
     undo = "u,ctrl+z"
@@ -30,8 +30,9 @@ class Settings:
     theme: str | None = None
     glyphs: str = "auto"
     mouse: bool = True
-    # the grid cursor's row and column tinted: what lets a room find the cursor on a projector
-    crosshair: bool = True
+    # the grid cursor's row and column tinted (off by default: every line changes when the
+    # cursor moves sideways, which costs a key about 15 ms at 200x60; # toggles it)
+    crosshair: bool = False
     keys: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     path: Path | None = None

@@ -26,10 +26,10 @@ def test_crosshair_setting_is_read_and_checked(tmp_path):
     from tui.config import load_settings
 
     path = tmp_path / "config.toml"
-    path.write_text("crosshair = false\n", encoding="utf-8")
-    assert load_settings(path).crosshair is False
+    path.write_text("crosshair = true\n", encoding="utf-8")
+    assert load_settings(path).crosshair is True
     path.write_text('crosshair = "yes"\n', encoding="utf-8")
     settings = load_settings(path)
-    assert settings.crosshair is True
+    assert settings.crosshair is False
     assert settings.warnings == [f"{path}: crosshair must be true or false; those settings use "
                                  f"their defaults"]

@@ -85,7 +85,7 @@ async def test_crosshair_key_toggles_the_crosshair_and_is_in_help(ui, make_app):
     from tui.config import Settings
 
     assert display_keys(BY_ID["crosshair"]) == "#"
-    assert make_app().settings.crosshair is True          # on by default, for the projector
+    assert make_app().settings.crosshair is False         # off by default: it costs every key
     app = make_app(settings=Settings(crosshair=False))
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(pilot, app)

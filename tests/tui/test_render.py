@@ -550,3 +550,12 @@ def test_inspector_says_whose_struct_pages_a_self_hosted_page_holds():
     assert state_description("memmap-self", packed, ppb) == (
         "vmemmap-backing: struct pages of section 41 (block 41), kept at the start of the "
         "hot-added range")
+
+
+def test_the_cursor_line_gutter_label_is_reversed_without_the_crosshair(palette):
+    codes = [CODE["free"]] * 4
+    plain = cells_of(render_row(CellRow.of(codes), mode="glyph", palette=palette, label="00 "))
+    marked = cells_of(render_row(CellRow.of(codes), mode="glyph", palette=palette, label="00 ",
+                                 cursor=(1, 0)))
+    assert plain[0][1].reverse is not True
+    assert marked[0][1].reverse is True and marked[0][1].bold is True

@@ -109,9 +109,11 @@ def render_row(
     """A full grid line: gutter label, the cells, then padding up to `width` columns.
 
     Every Segment carries a Style (Textual's NO_COLOR filter cannot handle None). On the
-    crosshair's row the gutter label is reversed too.
+    cursor's line (and the crosshair's row) the gutter label is reversed: a wide mark that a
+    room can find on a projector even when one cell is too small to see.
     """
-    label_style = palette.gutter + Style(reverse=True) if cross_row else palette.gutter
+    marked = cross_row or cursor is not None
+    label_style = palette.gutter + Style(reverse=True, bold=True) if marked else palette.gutter
     segments = [Segment(label, label_style)] if label else []
     segments += render_cells(upper, lower, mode=mode, palette=palette, cursor=cursor, cells=cells,
                              cross_col=cross_col, cross_row=cross_row)
