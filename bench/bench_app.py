@@ -326,8 +326,8 @@ def main() -> int:
     parser.add_argument("--size", default="1T", help="memory to hot-add (default 1T)")
     parser.add_argument("--online", type=int, default=4, help="hot-added blocks to online")
     parser.add_argument("--mode", default="color", choices=("color", "glyph", "ascii"))
-    parser.add_argument("--crosshair", choices=("on", "off"), default="on",
-                        help="the grid's crosshair (on: the app's default)")
+    parser.add_argument("--crosshair", choices=("on", "off"), default="off",
+                        help="the grid's crosshair (off: the app's default)")
     parser.add_argument("--width", type=int, default=200)
     parser.add_argument("--height", type=int, default=60)
     parser.add_argument("--settle", type=float, default=0.3,
