@@ -13,6 +13,7 @@ A job is a function that does engine work and returns the message that describes
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import traceback
@@ -27,6 +28,7 @@ from tui.messages import OpCancelled, OpCrashed, Progress
 PROGRESS_INTERVAL = 0.1     # seconds between Progress messages (the issue asks for >= 5 a second)
 YIELD_INTERVAL = 0.02       # the worker lets the UI thread run at least this often ...
 YIELD_SECONDS = 0.002       # ... for this long (about 10% of a long operation's time)
+SWITCH_INTERVAL = 0.001     # the interpreter's thread switch interval while a job runs
 
 
 class EngineRunner:
@@ -90,6 +92,10 @@ class EngineRunner:
             time.sleep(YIELD_SECONDS)
 
     def _run(self, label: str, machines: list[Machine], job: Callable[[], Message]) -> None:
+        # stretches without a progress call (building read caches after a TiB) would hold the
+        # GIL for 5 ms slices; 1 ms slices let the event loop repaint the progress in time
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         for machine in machines:
             machine.progress_hook = self.hook
         outcome: Message
@@ -104,6 +110,7 @@ class EngineRunner:
         finally:
             for machine in machines:
                 machine.progress_hook = None
+            sys.setswitchinterval(switch)
         self.app.post_message(outcome)
 
     def elapsed(self) -> float:
