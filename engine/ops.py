@@ -215,21 +215,28 @@ def dispatch(m, tx, name: str, args: dict) -> None:
     virtio_mem.run_queued_work(m, tx)
 
 
+def _device_overlapping(m, start: int, size: int) -> tuple[int, int, str] | None:
+    """The virtio-mem device region that [start, start + size) overlaps, if any."""
+    return next(((lo, hi, dev) for lo, hi, dev in virtio_mem.device_regions(m)
+                 if lo < start + size and start < hi), None)
+
+
 def _check_device_regions(m, start: int, size: int) -> None:
     """QEMU refuses a DIMM over another memory device's region."""
-    for lo, hi, dev in virtio_mem.device_regions(m):
-        if lo < start + size and start < hi:
-            raise OpFailed("EBUSY", f"[{start:#x}-{start + size - 1:#x}] overlaps virtio-mem device "
-                           f"{dev!r} [{lo:#x}-{hi - 1:#x}]",
-                           "qemu memory_device_get_free_addr: address range conflicts with memory device")
+    hit = _device_overlapping(m, start, size)
+    if hit is not None:
+        lo, hi, dev = hit
+        raise OpFailed("EBUSY", f"[{start:#x}-{start + size - 1:#x}] overlaps virtio-mem device "
+                       f"{dev!r} [{lo:#x}-{hi - 1:#x}]",
+                       "qemu memory_device_get_free_addr: address range conflicts with memory device")
 
 
 def _check_not_virtio_mem(m, start: int, size: int) -> None:
-    for lo, hi, dev in virtio_mem.device_regions(m):
-        if lo < start + size and start < hi:
-            raise OpFailed("EINVAL", f"memory of virtio-mem device {dev!r} is added and removed by its "
-                           f"driver: resize the device instead",
-                           "virtio-mem memory is driver-managed (only the driver calls remove_memory)")
+    hit = _device_overlapping(m, start, size)
+    if hit is not None:
+        raise OpFailed("EINVAL", f"memory of virtio-mem device {hit[2]!r} is added and removed by "
+                       f"its driver: resize the device instead",
+                       "virtio-mem memory is driver-managed (only the driver calls remove_memory)")
 
 
 def _is_dlpar(m, start: int, size: int) -> bool:

@@ -1,21 +1,10 @@
-"""`python -m tui`: start the interactive app (or the CLI's subcommands when given)."""
+"""`python -m tui`: the `memmap-tui` command (the app, or a subcommand when given)."""
 
 from __future__ import annotations
 
 import sys
 
-
-def main() -> int:
-    try:
-        from tui.cli import main as cli_main  # the lead's argument parser
-    except ImportError:
-        cli_main = None
-    if cli_main is not None:
-        return cli_main() or 0
-    from tui.launch import launch, parse_args
-
-    return launch(parse_args(sys.argv[1:]))
-
+from tui.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main() or 0)

@@ -11,22 +11,6 @@ import sys
 from typing import Any
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    """A minimal parser for `python -m tui` when the CLI module is not there."""
-    p = argparse.ArgumentParser(prog="memmap-tui")
-    p.add_argument("--scenario")
-    p.add_argument("--lesson")
-    p.add_argument("--profile")
-    p.add_argument("--theme")
-    p.add_argument("--glyphs", choices=("auto", "color", "glyph", "ascii"), default="auto")
-    p.add_argument("--no-mouse", action="store_true")
-    p.add_argument("--live", action="store_true")
-    p.add_argument("--sysroot", default="/")
-    p.add_argument("--interval", type=float, default=None)
-    p.add_argument("--attach")
-    return p.parse_args(argv)
-
-
 def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
     """The launch options as the CLI parses them: every option a caller left out (a command
     that builds its own Namespace, like `screenshot`) at its default."""
