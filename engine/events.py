@@ -39,6 +39,23 @@ class Trail:
             return
         self.events.append(Event(func, args, outcome, d))
 
+    def detailed(self, func: str) -> bool:
+        """Whether the next call of func still gets a line of its own (else only a count)."""
+        return self._counts.get(func, 0) < DETAIL_LIMIT
+
+    def counting(self, func: str, depth: int) -> bool:
+        """Whether calls of func at this depth are already only counted."""
+        return (func, depth) in self._suppressed
+
+    def call_repeated(self, func: str, n: int, depth: int) -> None:
+        """n more calls of func at depth, where `counting(func, depth)` holds: what n `call`s
+        would record, without building their lines."""
+        key = (func, depth)
+        if key not in self._suppressed:
+            raise ValueError(f"{func} at depth {depth} still gets lines of its own")
+        self._counts[func] += n
+        self._suppressed[key] += n
+
     def log(self, line: str) -> None:
         if len(self.dmesg) < 400:
             self.dmesg.append(line)

@@ -363,6 +363,18 @@ class Machine:
         if (prog[0] & 15) == 0:
             hook(what, prog[0], max(prog[1], prog[0]))
 
+    def tick_many(self, what: str, n: int) -> None:
+        """n units of a long loop done at once (a batch of sections): the hook hears the count
+        if it passed a multiple of 16, as n calls of `tick` would have told it."""
+        hook = self.progress_hook
+        if hook is None or n <= 0:
+            return
+        prog = self._progress
+        before = prog[0]
+        prog[0] += n
+        if (before >> 4) != (prog[0] >> 4):
+            hook(what, prog[0], max(prog[1], prog[0]))
+
     def _estimate_work(self, name: str, args: dict) -> int:
         """How many tick units an operation will take, for the progress display (an estimate:
         sections for adds and removals, plus blocks for onlining and offlining them)."""

@@ -8,7 +8,7 @@ from . import states as S
 from .errors import KernelBug, OpFailed
 from .arch import arch_get_mappable_range
 from .model import ZONE_MOVABLE, ZONE_NORMAL, Resource, VmemAltmap, Zone
-from . import linear_map, sparse
+from . import batch_add, linear_map, sparse
 from .fault_inject import should_fail
 
 # callers that register a static memory group for the whole device (MHP_NID_IS_MGID)
@@ -352,8 +352,14 @@ def _add_memory_resource(m, tx, start: int, size: int, nid: int, via: str, mgid:
 def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int, mgid: int = -1) -> None:
     """create_altmaps_and_memory_blocks() (6.8+): one altmap and one arch_add_memory per block."""
     free = memory_block_memmap_on_memory_pages(m)
-    done = []
-    for b_lo in range(lo, hi, m.ppb):
+    done: list[int] = []
+    b_lo = lo
+    while b_lo < hi:
+        # runs of identical blocks are added in batches, with the same effect as this loop
+        batched = batch_add.add_uniform_blocks(m, tx, nid, b_lo, hi, rid, mgid, free, done)
+        if batched:
+            b_lo += batched * m.ppb
+            continue
         b_hi = b_lo + m.ppb
         altmap = VmemAltmap(b_lo, b_hi - 1, free)
         tx.call("create_altmaps_and_memory_blocks",
@@ -397,6 +403,7 @@ def create_altmaps_and_memory_blocks(m, tx, nid: int, lo: int, hi: int, rid: int
                 remove_block_and_altmap(m, tx, d_lo)
             raise
         done.append(b_lo)
+        b_lo = b_hi
 
 
 def remove_block_and_altmap(m, tx, b_lo: int, devices: bool = True) -> None:

@@ -171,6 +171,47 @@ class PfnStore:
             new_code, detail = self._pack(new_s, new_c)
             self._store_section(sec, new_code, detail, journal)
 
+    def fill_sections(self, s0: int, reps: int, codes: np.ndarray, details: list, journal: Journal) -> None:
+        """Write `reps` copies of a run of whole sections from s0 on: per section of the run its
+        code and, for a MIXED one, its detail (shared between the copies: details are never
+        changed in place). One undo record; the caller grew the store (`ensure`) first."""
+        n = len(codes)
+        s1 = s0 + reps * n
+        if s1 <= s0:
+            return
+        if self.touched is not None:
+            self.touched.append((s0 * self.pps, s1 * self.pps))
+        self._flat = None
+        old = self.sec_code[s0:s1].copy()
+        old_details = {}
+        if self.detail:
+            for s in (np.flatnonzero(old == MIXED) + s0).tolist():
+                old_details[s] = self.detail.pop(s)
+        journal.record(self._restore_sections, s0, old, old_details)
+        self.sec_code[s0:s1] = np.tile(codes, reps)
+        mixed = [(k, d) for k, d in enumerate(details) if d is not None]
+        if mixed:
+            self.detail.update({base + k: d for base in range(s0, s1, n) for k, d in mixed})
+
+    def _restore_sections(self, a: int, old_codes: np.ndarray, old_details: dict) -> None:
+        self._flat = None
+        for s in range(a, a + len(old_codes)):
+            self.detail.pop(s, None)
+        self.sec_code[a: a + len(old_codes)] = old_codes
+        self.detail.update(old_details)
+
+    def encode_section(self, dense: np.ndarray):
+        """(section code, detail) of one section given as one code per pfn, as stored."""
+        return self._encode_dense(np.asarray(dense, dtype=np.uint8))
+
+    def first_used(self, s0: int, s1: int) -> int:
+        """The first section of [s0, s1) not wholly absent (s1 when there is none)."""
+        known = min(s1, len(self.sec_code))
+        if s0 >= known:
+            return s1
+        used = np.flatnonzero(self.sec_code[s0:known] != ABSENT)
+        return s0 + int(used[0]) if len(used) else s1
+
     def set_array(self, lo: int, values: np.ndarray, journal: Journal) -> None:
         """Write an array of codes starting at pfn lo (for scattered changes in a range)."""
         hi = lo + len(values)

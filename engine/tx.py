@@ -149,6 +149,17 @@ class Columns:
         for k, v in values.items():
             getattr(self, k)[index] = v
 
+    def set_rows(self, lo: int, hi: int, values: dict, journal: Journal) -> None:
+        """Set several columns over rows [lo, hi) to one value each, with a single undo record."""
+        old = {k: getattr(self, k)[lo:hi].copy() for k in values}
+        journal.record(self._restore_rows, lo, hi, old)
+        for k, v in values.items():
+            getattr(self, k)[lo:hi] = v
+
+    def _restore_rows(self, lo: int, hi: int, old: dict) -> None:
+        for k, v in old.items():
+            getattr(self, k)[lo:hi] = v
+
     def _restore_row(self, index: int, old: dict) -> None:
         for k, v in old.items():
             getattr(self, k)[index] = v

@@ -9,8 +9,9 @@ from engine import Cancelled, Machine, MachineConfig
 from engine.states import CODE
 
 
-def _machine() -> Machine:
+def _machine(memmap_on_memory: bool = True) -> Machine:
     return Machine(MachineConfig.from_dict({"profile": "6.8", "arch": "x86_64",
+                                            "memmap_on_memory": memmap_on_memory,
                                             "node": [{"id": 0, "memory": "4G"}]}))
 
 
@@ -31,7 +32,8 @@ def test_cancelled_hot_add_rolls_back_exactly():
     hook, seen = _cancel_after(3)
     m.progress_hook = hook
     with pytest.raises(Cancelled):
-        m.hot_add("64G")
+        # big enough for several batches of sections (the hook hears from each batch)
+        m.hot_add("1T")
     m.progress_hook = None
     assert len(seen) == 3
     assert m.fingerprint() == before
@@ -39,12 +41,13 @@ def test_cancelled_hot_add_rolls_back_exactly():
     assert m.history == hist
     assert m.can_undo is False
     # the machine still works afterwards, and the same add now succeeds
-    assert m.hot_add("64G").ok
+    assert m.hot_add("1T").ok
 
 
 def test_cancelled_undo_leaves_the_operation_applied():
-    m = _machine()
-    assert m.hot_add("64G").ok
+    # memmap from the buddy: a section at a time, a journal long enough to report progress
+    m = _machine(memmap_on_memory=False)
+    assert m.hot_add("128G").ok
     applied = m.fingerprint()
     hist = list(m.history)
     hook, seen = _cancel_after(1)
@@ -57,7 +60,7 @@ def test_cancelled_undo_leaves_the_operation_applied():
     assert m.history == hist
     assert m.can_redo is False
     assert m.undo() is True            # and a later undo still works
-    assert m.hot_add("64G").ok
+    assert m.hot_add("128G").ok
 
 
 def test_hot_add_result_names_the_blocks_it_created():

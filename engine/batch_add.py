@@ -1,0 +1,215 @@
+"""Runs of identical memory blocks added at once (create_altmaps_and_memory_blocks, 6.8+).
+
+Adding 60 TiB in 128 MiB blocks runs the kernel's per-block loop half a million times, and
+each pass makes the same changes at another address: the block's sections become present,
+each section's memmap takes PMDs from the block's own altmap, the block device appears.
+Where a run of blocks is uniform (nothing there yet, the vmemmap page tables above them
+exist, no fault armed, an architecture that builds no linear-map tables per add) this module
+makes those changes for many blocks at once, with array writes and one undo record per kind
+of state, and records the same events. State, event trail, dmesg and undo are exactly those
+of the block-by-block path (tests/engine/test_batch_equivalence.py proves it on many
+configurations); a block that is not part of such a run takes that path.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from . import linear_map, sparse
+from . import states as S
+from .model import VmemAltmap
+from .pfnstore import PfnStore
+from .vmemmap import _spans, va_str
+
+# False runs every block through the block-by-block path (the equivalence test compares both)
+ENABLED = True
+# sections per batch: the progress hook hears from every batch, a few milliseconds apart
+CHUNK_SECTIONS = 1024
+
+
+class BlockTemplate(NamedTuple):
+    """What adding one block does inside it, relative to its first pfn (the same for every
+    block of one geometry)."""
+    codes: np.ndarray        # per section of the block: its pfn-store code afterwards
+    details: list            # per section: its store detail (None unless the code is MIXED)
+    units: tuple[int, ...]   # per vmemmap PMD of the block, in order: its backing pfn (offset)
+    alloc: int               # the altmap's alloc and align afterwards
+    align: int
+    pad: int                 # force mode: pages of pageblock padding after the memmap
+
+
+@lru_cache(maxsize=32)
+def block_template(pps: int, spb: int, ups: int, pmd_pages: int, free: int,
+                   dense_threshold: int) -> BlockTemplate | None:
+    """Replay one block's sparse_add_section()s and altmap allocations on a scratch copy of
+    its pfns; None when the block-by-block path would do something else (the altmap runs
+    out, or a PMD is backed by a section not present yet)."""
+    ppb = pps * spb
+    dense = np.full(ppb, S.ABSENT, dtype=np.uint8)
+    am = VmemAltmap(0, ppb - 1, free)
+    units = []
+    for i in range(spb):
+        dense[i * pps:(i + 1) * pps] = S.OFFLINE
+        for _ in range(ups):
+            plan = am.plan_alloc(pmd_pages)
+            if plan is None:
+                return None
+            pfn, pad = plan
+            if pfn // pps > i:
+                return None
+            dense[pfn - pad:pfn] = S.MEMMAP_PAD
+            am.alloc += pmd_pages
+            am.align += pad
+            dense[pfn:pfn + pmd_pages] = S.MEMMAP_SELF
+            units.append(pfn)
+    pad_lo, pad_hi = am.next_pfn(), am.base_pfn + am.reserve + am.free
+    if pad_hi > pad_lo:
+        dense[pad_lo:pad_hi] = S.MEMMAP_PAD
+    store = PfnStore(pps)
+    store.dense_threshold = dense_threshold
+    enc = [store.encode_section(dense[i * pps:(i + 1) * pps]) for i in range(spb)]
+    return BlockTemplate(np.array([c for c, _ in enc], dtype=np.uint8), [d for _, d in enc],
+                         tuple(units), am.alloc, am.align, max(0, pad_hi - pad_lo))
+
+
+def add_uniform_blocks(m, tx, nid: int, b_lo: int, hi: int, rid: int, mgid: int, free: int,
+                       done: list[int]) -> int:
+    """The blocks from pfn b_lo on that form a uniform run (at most one batch), added as the
+    per-block loop of create_altmaps_and_memory_blocks() adds them; how many (0: the block
+    at b_lo takes the block-by-block path)."""
+    a = m.arch
+    if not ENABLED or tx.faults or a.family != "x86" or not a.vmemmap_pmd or linear_map.charged(m):
+        return 0
+    pps, ppb, spb, pmd = m.pps, m.ppb, m.spb, a.pmd_size
+    span = pps * m.struct_page_size             # memmap bytes of one section
+    if span % pmd:
+        return 0                                # neighbouring sections share a PMD
+    ups = span // pmd
+    pmd_pages = pmd // m.page_size
+    tpl = block_template(pps, spb, ups, pmd_pages, free, m.store.dense_threshold)
+    if tpl is None:
+        return 0
+    n = _uniform_run(m, b_lo, min((hi - b_lo) // ppb, max(1, CHUNK_SECTIONS // spb)), ups)
+    if n:
+        _add_run(m, tx, nid, b_lo, n, rid, mgid, free, tpl, ups)
+        done.extend(range(b_lo, b_lo + n * ppb, ppb))
+    return n
+
+
+def _uniform_run(m, b_lo: int, nmax: int, ups: int) -> int:
+    """How many blocks from b_lo (up to nmax) have nothing present or stored yet, no altmap,
+    no vmemmap mapping, and every vmemmap page table above them already allocated."""
+    pps, spb = m.pps, m.spb
+    s0 = b_lo // pps
+    bad = s0 + nmax * spb
+    present = np.flatnonzero(m.secs.present[s0:bad])
+    if len(present):
+        bad = s0 + int(present[0])
+    bad = m.store.first_used(s0, bad)
+    b0 = b_lo // m.ppb
+    for b in range(b0, b0 + (bad - s0) // spb):
+        if b in m.altmaps:
+            bad = s0 + (b - b0) * spb
+            break
+    pmd_table, pud_table = _spans(m)
+    pmd = m.arch.pmd_size
+    vmap, pt = m.vmap, m.ptables
+    u0 = s0 * ups
+    for u in range(u0, bad * ups):
+        va = u * pmd
+        if ("pmd", u) in vmap or ("pte", u) in pt or \
+                ((u == u0 or va % pmd_table == 0) and ("pmd", va // pmd_table) not in pt) or \
+                ((u == u0 or va % pud_table == 0) and ("pud", va // pud_table) not in pt):
+            bad = u // ups
+            break
+    return (bad - s0) // spb
+
+
+def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
+             tpl: BlockTemplate, ups: int) -> None:
+    pps, ppb, spb = m.pps, m.ppb, m.spb
+    j = tx.journal
+    s0 = b_lo // pps
+    s1 = s0 + n * spb
+    b0 = b_lo // ppb
+    # the columns grow as sparse_add_section() grows them, one section at a time
+    while m.secs.size < s1:
+        m.secs.ensure(max(s0, m.secs.size) + 1, j)
+    while len(m.store.sec_code) < s1:
+        m.store.ensure(max(s0, len(m.store.sec_code)) + 1, j)
+    m.secs.set_rows(s0, s1, {"present": True, "node": nid}, j)
+    m.store.fill_sections(s0, n, tpl.codes, tpl.details, j)
+
+    # vmemmap_populate_hugepages(): each PMD from its block's altmap, counted in its table
+    u0, u1 = s0 * ups, s1 * ups
+    vmap = m.vmap
+    per_block = spb * ups
+    for k in range(n):
+        base, uk = b_lo + k * ppb, u0 + k * per_block
+        vmap.update({("pmd", uk + r): (base + off, nid, "altmap") for r, off in enumerate(tpl.units)})
+    j.record(_drop_keys, vmap, "pmd", u0, u1)
+    pmd_table, _ = _spans(m)
+    per_table = pmd_table // m.arch.pmd_size
+    for t in range(u0 // per_table, (u1 - 1) // per_table + 1):
+        pfn, node, src, children = m.ptables[("pmd", t)]
+        added = min(u1, (t + 1) * per_table) - max(u0, t * per_table)
+        j.dict_set(m.ptables, ("pmd", t), (pfn, node, src, children + added))
+    if m.profile.has_nr_memmap_vmstat:
+        tx.add(m.counters, "nr_memmap_pages", sparse.memmap_pages_per_section(m) * (s1 - s0))
+
+    for k in range(n):
+        base = b_lo + k * ppb
+        am = VmemAltmap(base, base + ppb - 1, free)
+        am.alloc, am.align = tpl.alloc, tpl.align
+        m.altmaps[b0 + k] = am
+    j.record(_drop_keys, m.altmaps, None, b0, b0 + n)
+    m.blks.set_rows(b0, b0 + n, {"exists": True, "online": False, "node": nid, "zone": -1,
+                                 "res": rid, "nr_vmemmap": free, "boot": False, "group": mgid}, j)
+    tx.created_blocks.extend(range(b0, b0 + n))
+    _events(m, tx.trail, nid, b_lo, n, free, tpl, ups)
+    m.tick_many("sparse_add_section", s1 - s0)
+
+
+def _drop_keys(d: dict, kind: str | None, lo: int, hi: int) -> None:
+    """Undo of a run of new keys: (kind, i) or i for i in [lo, hi)."""
+    for i in range(lo, hi):
+        d.pop(i if kind is None else (kind, i), None)
+
+
+def _events(m, trail, nid: int, b_lo: int, n: int, free: int, tpl: BlockTemplate, ups: int) -> None:
+    """The calls the per-block loop records, block by block while some still get a line of
+    their own, then as counts."""
+    d = trail.depth
+    per_block = [("create_altmaps_and_memory_blocks", d, 1), ("arch_add_memory", d, 1),
+                 ("vmemmap_set_pmd", d + 1, m.spb * ups), ("sparse_add_section", d + 1, m.spb),
+                 ("memory_block_memmap_on_memory_pages", d, 1 if tpl.pad else 0),
+                 ("create_memory_block_devices", d, 1)]
+    for k in range(n):
+        if all(trail.counting(f, dep) for f, dep, times in per_block if times):
+            for f, dep, times in per_block:
+                if times:
+                    trail.call_repeated(f, times * (n - k), dep)
+            return
+        _block_events(m, trail, d, nid, b_lo + k * m.ppb, free, tpl, ups)
+
+
+def _block_events(m, trail, d: int, nid: int, b_lo: int, free: int, tpl: BlockTemplate, ups: int) -> None:
+    ps, pps, pmd = m.page_shift, m.pps, m.arch.pmd_size
+    b, b_hi = b_lo // m.ppb, b_lo + m.ppb
+    pmd_pages = pmd // m.page_size
+    trail.call("create_altmaps_and_memory_blocks", f"block {b}: altmap base_pfn={b_lo:#x} free={free}", "", d)
+    trail.call("arch_add_memory", f"nid={nid}, [{b_lo << ps:#x}-{(b_hi << ps) - 1:#x}]"
+               f", altmap(base_pfn={b_lo:#x}, free={free})", "", d)
+    u = b_lo // pps * ups
+    for i in range(m.spb):
+        for r in range(i * ups, (i + 1) * ups):
+            trail.call("vmemmap_set_pmd", va_str(m, u * pmd), f"altmap pfn {b_lo + tpl.units[r]:#x}+{pmd_pages}",
+                       d + 1)
+            u += 1
+        trail.call("sparse_add_section", f"nid={nid}, pfn={b_lo + i * pps:#x}, nr_pages={pps}", "0", d + 1)
+    if tpl.pad:
+        trail.call("memory_block_memmap_on_memory_pages", "", f"{free} (force: {tpl.pad} pages of padding)", d)
+    trail.call("create_memory_block_devices", f"memory{b}", f"offline, nr_vmemmap_pages={free}", d)
