@@ -13,6 +13,7 @@ configurations); a block that is not part of such a run takes that path.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -22,7 +23,8 @@ from . import linear_map, sparse
 from . import states as S
 from .model import VmemAltmap
 from .pfnstore import PfnStore
-from .vmemmap import _spans, va_str
+from .page_alloc import alloc_sequence, take_sequence
+from .vmemmap import _spans, va_str, vmemmap_verify
 
 # False runs every block through the block-by-block path (the equivalence test compares both)
 ENABLED = True
@@ -135,11 +137,7 @@ def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
     s0 = b_lo // pps
     s1 = s0 + n * spb
     b0 = b_lo // ppb
-    # the columns grow as sparse_add_section() grows them, one section at a time
-    while m.secs.size < s1:
-        m.secs.ensure(max(s0, m.secs.size) + 1, j)
-    while len(m.store.sec_code) < s1:
-        m.store.ensure(max(s0, len(m.store.sec_code)) + 1, j)
+    _grow(m, j, s0, s1)
     m.secs.set_rows(s0, s1, {"present": True, "node": nid}, j)
     m.store.fill_sections(s0, n, tpl.codes, tpl.details, j)
 
@@ -213,3 +211,156 @@ def _block_events(m, trail, d: int, nid: int, b_lo: int, free: int, tpl: BlockTe
     if tpl.pad:
         trail.call("memory_block_memmap_on_memory_pages", "", f"{free} (force: {tpl.pad} pages of padding)", d)
     trail.call("create_memory_block_devices", f"memory{b}", f"offline, nr_vmemmap_pages={free}", d)
+
+
+# ==========================================================================================
+# sections whose memmap comes from the buddy (arch_add_memory() without an altmap)
+# ==========================================================================================
+# units of memmap (PMDs or base pages) per batch
+CHUNK_UNITS = 8192
+
+
+def add_buddy_sections(m, tx, nid: int, s0: int, s1: int) -> int:
+    """Sections from s0 on (before s1) that form a uniform run (at most one batch), added as
+    arch_add_memory()'s loop of sparse_add_section() adds them with the memmap from the
+    buddy; how many (0: section s0 takes the section-by-section path)."""
+    a = m.arch
+    if not ENABLED or tx.faults or a.family not in ("x86", "arm64"):
+        return 0
+    span = m.pps * m.struct_page_size
+    # vmemmap_populate(): PMD leaves where the arch maps the vmemmap with them (a whole
+    # section's memmap always qualifies), base pages otherwise
+    pmd_units = a.vmemmap_pmd
+    unit = a.pmd_size if pmd_units else m.page_size
+    if span % unit:
+        return 0
+    ups = span // unit
+    n = _buddy_run(m, s0, min(s1 - s0, max(1, CHUNK_UNITS // ups)), ups, unit, pmd_units)
+    if not n:
+        return 0
+    requests, ends = _buddy_requests(m, s0, n, ups, pmd_units)
+    order = (unit // m.page_size).bit_length() - 1
+    seq = alloc_sequence(m, tx, nid, order, "kernel", len(requests))
+    # the buddy runs out part way: batch the sections it still serves whole
+    n = bisect_right(ends, len(seq))
+    if n:
+        _add_buddy_run(m, tx, nid, s0, ends[:n], ups, unit, order, requests[:ends[n - 1]], seq[:ends[n - 1]])
+    return n
+
+
+def _buddy_run(m, s0: int, nmax: int, ups: int, unit: int, pmd_units: bool) -> int:
+    """How many sections from s0 (up to nmax) have nothing present or stored yet, no vmemmap
+    mapping, and the vmemmap PUD and PMD tables above their memmap already allocated."""
+    bad = s0 + nmax
+    present = np.flatnonzero(m.secs.present[s0:bad])
+    if len(present):
+        bad = s0 + int(present[0])
+    bad = m.store.first_used(s0, bad)
+    pmd_table, pud_table = _spans(m)
+    kind = "pmd" if pmd_units else "pte"
+    vmap, pt = m.vmap, m.ptables
+    u0 = s0 * ups
+    for u in range(u0, bad * ups):
+        va = u * unit
+        if (kind, u) in vmap or (pmd_units and ("pte", u) in pt) or \
+                ((u == u0 or va % pmd_table == 0) and ("pmd", va // pmd_table) not in pt) or \
+                ((u == u0 or va % pud_table == 0) and ("pud", va // pud_table) not in pt):
+            bad = u // ups
+            break
+    return bad - s0
+
+
+def _buddy_requests(m, s0: int, n: int, ups: int, pmd_units: bool):
+    """The allocations of n sections in the order the section-by-section path makes them:
+    (True, pte table index) for a PTE table page, (False, unit index) for a PMD or page of
+    memmap; and per section how many requests end with it."""
+    requests: list[tuple[bool, int]] = []
+    ends: list[int] = []
+    pt = m.ptables
+    per_pte_table = m.arch.pmd_size // m.page_size
+    last_table = -1
+    for sec in range(s0, s0 + n):
+        for u in range(sec * ups, (sec + 1) * ups):
+            if not pmd_units and u // per_pte_table != last_table:
+                last_table = u // per_pte_table
+                if ("pte", last_table) not in pt:
+                    requests.append((True, last_table))
+            requests.append((False, u))
+        ends.append(len(requests))
+    return requests, ends
+
+
+def _add_buddy_run(m, tx, nid: int, s0: int, ends: list[int], ups: int, unit: int, order: int,
+                   requests: list[tuple[bool, int]], seq: list) -> None:
+    j = tx.journal
+    n = len(ends)
+    s1 = s0 + n
+    pmd_units = m.arch.vmemmap_pmd
+    _grow(m, j, s0, s1)
+    m.secs.set_rows(s0, s1, {"present": True, "node": nid}, j)
+    m.store.fill_sections(s0, n, np.array([S.OFFLINE], dtype=np.uint8), [None], j)
+    take_sequence(m, tx, seq, order, [S.PAGETABLE if table else S.MEMMAP_OTHER for table, _ in requests])
+
+    pt, vmap = m.ptables, m.vmap
+    pmd = m.arch.pmd_size
+    pmd_table, _ = _spans(m)
+    per_pte_table = pmd // m.page_size
+    kind = "pmd" if pmd_units else "pte"
+    children: dict[tuple[str, int], int] = {}
+    offnode = None
+    for (table, idx), (pfn, z) in zip(requests, seq):
+        if table:
+            # _table_get(): a new PTE table, counted in its PMD table
+            j.dict_set(pt, ("pte", idx), (pfn, z.node, "buddy", 0))
+            key = ("pmd", idx * pmd // pmd_table)
+        else:
+            vmap[(kind, idx)] = (pfn, z.node, "buddy")
+            key = ("pmd", idx * pmd // pmd_table) if pmd_units else ("pte", idx // per_pte_table)
+            if offnode is None and z.node != nid and m.distance(z.node, nid) > 10:
+                offnode = (z.node, idx)
+        children[key] = children.get(key, 0) + 1
+    j.record(_drop_keys, vmap, kind, s0 * ups, s1 * ups)
+    for key, added in children.items():
+        pfn, node, src, count = pt[key]
+        j.dict_set(pt, key, (pfn, node, src, count + added))
+    if offnode is not None:
+        node, u = offnode
+        vmemmap_verify(m, tx, node, nid, u * unit, (u + 1) * unit)
+    if m.profile.has_nr_memmap_vmstat:
+        tx.add(m.counters, "nr_memmap_pages", sparse.memmap_pages_per_section(m) * n)
+    _buddy_events(m, tx.trail, nid, s0, ends, requests, seq)
+    m.tick_many("sparse_add_section", n)
+
+
+def _grow(m, j, s0: int, s1: int) -> None:
+    """The section columns and the pfn store grow as sparse_add_section() grows them, one
+    section at a time from s0."""
+    while m.secs.size < s1:
+        m.secs.ensure(max(s0, m.secs.size) + 1, j)
+    while len(m.store.sec_code) < s1:
+        m.store.ensure(max(s0, len(m.store.sec_code)) + 1, j)
+
+
+def _buddy_events(m, trail, nid: int, s0: int, ends: list[int], requests, seq) -> None:
+    """The calls the section loop records: per section its table and memmap allocations,
+    then sparse_add_section; section by section while some still get a line of their own."""
+    pmd_units = m.arch.vmemmap_pmd
+    unit_call = "vmemmap_set_pmd" if pmd_units else "vmemmap_pte_populate"
+    d = trail.depth
+    pps, ps, pmd = m.pps, m.page_size, m.arch.pmd_size
+    i = 0
+    for k, end in enumerate(ends):
+        if trail.counting(unit_call, d) and trail.counting("sparse_add_section", d):
+            trail.call_repeated(unit_call, len(requests) - i, d)
+            trail.call_repeated("sparse_add_section", len(ends) - k, d)
+            return
+        for (table, idx), (pfn, z) in zip(requests[i:end], seq[i:end]):
+            if table:
+                trail.call("vmemmap_pte_populate", f"table {idx}", f"page-table page pfn {pfn:#x} (node {z.node})", d)
+            elif pmd_units:
+                trail.call("vmemmap_set_pmd", va_str(m, idx * pmd),
+                           f"buddy pfn {pfn:#x}+{pmd // ps} (node {z.node} {z.name})", d)
+            else:
+                trail.call("vmemmap_pte_populate", va_str(m, idx * ps), f"buddy pfn {pfn:#x} (node {z.node})", d)
+        i = end
+        trail.call("sparse_add_section", f"nid={nid}, pfn={(s0 + k) * pps:#x}, nr_pages={pps}", "0", d)

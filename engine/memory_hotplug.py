@@ -427,7 +427,15 @@ def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False
         # arm64: the linear map first (__create_pgd_mapping), undone if __add_pages fails
         linear_map.arch_add_linear_mapping(m, tx, lo << m.page_shift, hi << m.page_shift)
         s0, s1 = lo // m.pps, hi // m.pps
-        for sec in range(s0, s1):
+        sec = s0
+        while sec < s1:
+            if altmap is None:
+                # runs of sections with the memmap from the buddy go in batches, to the same effect
+                batched = batch_add.add_buddy_sections(m, tx, nid, sec, s1)
+                if batched:
+                    added.extend(range(sec, sec + batched))
+                    sec += batched
+                    continue
             m.tick("sparse_add_section", sec - s0, s1 - s0)
             try:
                 sparse.sparse_add_section(m, tx, nid, sec, altmap)
@@ -448,6 +456,7 @@ def arch_add_memory(m, tx, nid: int, lo: int, hi: int, altmap, rfc: bool = False
                 # flush_alloc_pfns -> mark_vmemmap_pages, then the v2 "rewind"
                 tx.add(altmap, "base_pfn", altmap.alloc)
                 tx.set(altmap, "alloc", 0)
+            sec += 1
 
 
 def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_vmemmap: int,

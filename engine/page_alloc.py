@@ -216,6 +216,50 @@ def alloc_pages(m, tx, nid: int, order: int, gfp: str, code: int, count: int = 1
     return got
 
 
+def alloc_sequence(m, tx, nid: int, order: int, gfp: str, count: int) -> list[tuple[int, Zone]]:
+    """The blocks `count` successive alloc_pages(nid, order, gfp) calls of one block each
+    would return, in order, up to the first that would fail; nothing is taken (see
+    take_sequence). Each call takes the highest free block left below the operation's cursor
+    in the first zone of the zonelist with room above its min watermark."""
+    size = 1 << order
+    saved = dict(tx.alloc_hint)
+    out: list[tuple[int, Zone]] = []
+    for z in zonelist(m, nid, gfp):
+        if len(out) >= count:
+            break
+        if not z.populated() or z.free <= 0:
+            continue
+        room = (z.free - z.wmark_min) // size
+        if room > 0:
+            out += [(b, z) for b in _free_blocks_in_zone(m, tx, z, order, min(room, count - len(out)))]
+    tx.alloc_hint.clear()
+    tx.alloc_hint.update(saved)
+    return out
+
+
+def take_sequence(m, tx, seq: list[tuple[int, Zone]], order: int, codes: list[int]) -> None:
+    """Take the blocks of an alloc_sequence() prefix, block i marked codes[i]: the state
+    (pages, zone free counts, allocation cursors) those alloc_pages() calls leave."""
+    size = 1 << order
+    taken: dict[Zone, int] = {}
+    lowest: dict[Zone, int] = {}
+    i = 0
+    while i < len(seq):
+        # consecutive blocks handed out top-down with one code make one run
+        j = i + 1
+        while j < len(seq) and seq[j][1] is seq[i][1] and codes[j] == codes[i] and \
+                seq[j][0] == seq[j - 1][0] - size:
+            j += 1
+        lo, hi, z = seq[j - 1][0], seq[i][0] + size, seq[i][1]
+        m.store.set_range(lo, hi, codes[i], tx.journal)
+        taken[z] = taken.get(z, 0) + (hi - lo)
+        lowest[z] = min(lowest.get(z, lo), lo)
+        i = j
+    for z, n in taken.items():
+        tx.add(z, "free", -n)
+        tx.alloc_hint[(z.node, z.idx, order)] = lowest[z] + size
+
+
 def free_runs_in_zones(m, tx, zones, want: int, exclude=None, check_wmark=True):
     """Free pfn runs, highest first, across zones in order: [(lo, hi, zone)] totalling <= want."""
     out = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Cancelled, Machine, MachineConfig
+from engine import Cancelled, Machine, MachineConfig, batch_add
 from engine.states import CODE
 
 
@@ -44,8 +44,10 @@ def test_cancelled_hot_add_rolls_back_exactly():
     assert m.hot_add("1T").ok
 
 
-def test_cancelled_undo_leaves_the_operation_applied():
-    # memmap from the buddy: a section at a time, a journal long enough to report progress
+def test_cancelled_undo_leaves_the_operation_applied(monkeypatch):
+    # section by section (no batches), the memmap from the buddy: a journal long enough for
+    # the rollback to report progress
+    monkeypatch.setattr(batch_add, "ENABLED", False)
     m = _machine(memmap_on_memory=False)
     assert m.hot_add("128G").ok
     applied = m.fingerprint()
