@@ -217,7 +217,7 @@ def _block_events(m, trail, d: int, nid: int, b_lo: int, free: int, tpl: BlockTe
 # sections whose memmap comes from the buddy (arch_add_memory() without an altmap)
 # ==========================================================================================
 # units of memmap (PMDs or base pages) per batch
-CHUNK_UNITS = 8192
+CHUNK_UNITS = 1024
 
 
 def add_buddy_sections(m, tx, nid: int, s0: int, s1: int) -> int:

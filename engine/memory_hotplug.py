@@ -466,7 +466,12 @@ def create_memory_block_devices(m, tx, nid: int, lo: int, hi: int, rid: int, nr_
     bl = m.blks
     row = {"exists": True, "online": False, "node": nid, "zone": -1, "res": rid,
            "nr_vmemmap": nr_vmemmap, "boot": False, "group": mgid}
-    for b in range(b0, b1):
+    one_by_one = b0
+    if "memory_block_devices" not in tx.faults:
+        # nothing can fail: every device at once, as the loop below would leave them
+        bl.set_rows(b0, b1, row, tx.journal)
+        one_by_one = b1
+    for b in range(one_by_one, b1):
         if should_fail(tx, "memory_block_devices"):
             # init_memory_block() failed: the blocks created so far are removed again
             tx.call("init_memory_block", f"memory{b}", "-ENOMEM")
