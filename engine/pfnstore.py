@@ -138,12 +138,7 @@ class PfnStore:
         last_full = hi // pps            # exclusive
         if first_full < last_full:
             a, b = first_full, last_full
-            old = self.sec_code[a:b].copy()
-            old_details = {}
-            if self.detail:
-                for s in (np.flatnonzero(old == MIXED) + a).tolist():
-                    old_details[s] = self.detail.pop(s)
-            journal.record(self._restore_block, a, old, old_details)
+            journal.record(self._restore_block, a, *self._take_sections(a, b))
             self.sec_code[a:b] = code
         for sec in sorted({lo // pps, (hi - 1) // pps}):
             if first_full <= sec < last_full:
@@ -182,16 +177,21 @@ class PfnStore:
         if self.touched is not None:
             self.touched.append((s0 * self.pps, s1 * self.pps))
         self._flat = None
-        old = self.sec_code[s0:s1].copy()
-        old_details = {}
-        if self.detail:
-            for s in (np.flatnonzero(old == MIXED) + s0).tolist():
-                old_details[s] = self.detail.pop(s)
-        journal.record(self._restore_sections, s0, old, old_details)
+        journal.record(self._restore_sections, s0, *self._take_sections(s0, s1))
         self.sec_code[s0:s1] = np.tile(codes, reps)
         mixed = [(k, d) for k, d in enumerate(details) if d is not None]
         if mixed:
             self.detail.update({base + k: d for base in range(s0, s1, n) for k, d in mixed})
+
+    def _take_sections(self, a: int, b: int) -> tuple[np.ndarray, dict]:
+        """The codes of sections [a, b) (a copy) and their details, taken out of the store:
+        what an undo record of a write over them keeps."""
+        old = self.sec_code[a:b].copy()
+        old_details = {}
+        if self.detail:
+            for s in (np.flatnonzero(old == MIXED) + a).tolist():
+                old_details[s] = self.detail.pop(s)
+        return old, old_details
 
     def _restore_sections(self, a: int, old_codes: np.ndarray, old_details: dict) -> None:
         self._flat = None
