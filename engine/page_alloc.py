@@ -274,21 +274,39 @@ def free_runs_in_zones(m, tx, zones, want: int, exclude=None, check_wmark=True):
         for lo, hi in reversed(m.zone_ranges(z)):
             if room <= 0:
                 break
-            starts, ends, codes = m.store.runs(lo, hi)
-            for a, b, c in zip(starts[::-1], ends[::-1], codes[::-1]):
-                if c != S.FREE or room <= 0:
-                    continue
-                a, b = int(a), int(b)
+            for a, b in _free_runs_top_down(m, lo, hi):
+                if room <= 0:
+                    break
                 parts = [(a, b)]
                 if exclude is not None and a < exclude[1] and b > exclude[0]:
                     parts = [p for p in ((a, min(b, exclude[0])), (max(a, exclude[1]), b)) if p[0] < p[1]]
                 for pa, pb in reversed(parts):
                     take = min(room, pb - pa)
-                    if take > 0:
+                    if take <= 0:
+                        continue
+                    if out and out[-1][2] is z and out[-1][0] == pb:
+                        # one free run that the block-by-block walk read in two pieces
+                        out[-1] = (pb - take, out[-1][1], z)
+                    else:
                         out.append((pb - take, pb, z))
-                        room -= take
-                        want -= take
+                    room -= take
+                    want -= take
     return out
+
+
+def _free_runs_top_down(m, lo: int, hi: int):
+    """The free runs of [lo, hi), highest first, read a memory block at a time from the top:
+    a huge zone costs what is taken from it, not its size (a run crossing a block boundary
+    comes in two pieces)."""
+    ppb = m.ppb
+    top = hi
+    while top > lo:
+        blo = max(lo, ((top - 1) // ppb) * ppb)
+        starts, ends, codes = m.store.runs(blo, top)
+        for a, b, c in zip(starts[::-1].tolist(), ends[::-1].tolist(), codes[::-1].tolist()):
+            if c == S.FREE:
+                yield a, b
+        top = blo
 
 
 def alloc_bulk(m, tx, zones, n: int, code: int, exclude=None, check_wmark=True,
