@@ -225,11 +225,16 @@ def test_bar_labels_abbreviate_never_cut():
 
 
 def test_bar_layout_fits_blocks_marks_runs_and_finds_a_block_without_scanning_blocks():
-    from tui.render.bar import layout_bar
+    from engine import BlockTable
+    from tui.render.bar import layout_bar as layout_of_table
+
+    def layout_bar(blocks, width):
+        return layout_of_table(BlockTable.from_dicts(blocks), width)
 
     def block(i, *, online=True, zone="Normal", node=0, boot=True):
         return {"id": i, "start_pfn": i * 8, "end_pfn": i * 8 + 8, "online": online,
-                "zone": zone if online else None, "node": node, "boot": boot}
+                "state": "online" if online else "offline", "zone": zone if online else None,
+                "node": node, "boot": boot, "nr_vmemmap_pages": 0, "resource": None}
 
     few = [block(0), block(1), block(2, online=False, boot=False), block(3, online=False, boot=False)]
     layout = layout_bar(few, 12)
@@ -246,6 +251,11 @@ def test_bar_layout_fits_blocks_marks_runs_and_finds_a_block_without_scanning_bl
     assert wide.cell_of_block(0) == 0 and wide.cell_of_block(299) == 20
     assert wide.labels == "n0:Normal  n1:Movable"
     assert layout_bar(many, 5).labels == "N  M"
+    # a column of equally many kinds takes the first seen; a block going offline shows so
+    mixed = [block(0, online=False, boot=False), block(1), block(2), block(3, online=False, boot=False)]
+    assert [c.kind for c in layout_bar(mixed, 2).cells] == ["offline", "Normal"]
+    going = dict(block(4), state="going-offline")
+    assert layout_bar(few + [going], 15).cells[12].kind == "going-offline"
 
 
 # -- layout ------------------------------------------------------------------------------
