@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import Geometry, OpResult, resolve_profile
+from engine import BlockTable, Geometry, OpResult, resolve_profile
 from engine import states as S
 
 from . import pageclass as PC
@@ -88,6 +88,7 @@ class LiveMachine:
             raise LiveError(f"{self.root.path(MEMORY)}: not found (a kernel without memory hotplug, "
                             f"or not a system root)")
         self.generation = 0
+        self._block_table: tuple[int, BlockTable] | None = None
         self.history: list[dict] = []
         self.can_undo = False
         self.can_redo = False
@@ -453,6 +454,12 @@ class LiveMachine:
 
     def blocks(self) -> list[dict]:
         return [self._block_dict(b) for b in sorted(self.state.blocks)]
+
+    def block_table(self) -> BlockTable:
+        """blocks() as columns (engine.BlockTable), once per refresh."""
+        if self._block_table is None or self._block_table[0] != self.generation:
+            self._block_table = (self.generation, BlockTable.from_dicts(self.blocks()))
+        return self._block_table[1]
 
     def block(self, bid: int) -> dict | None:
         return self._block_dict(bid) if bid in self.state.blocks else None

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from engine import Geometry
+from engine import BlockTable, Geometry
 
 
 @runtime_checkable
@@ -51,11 +51,15 @@ class MachineView(Protocol):
 
     def blocks(self) -> list[dict]: ...
 
+    def block_table(self) -> BlockTable: ...
+
     def block_of(self, pfn: int) -> int | None: ...
 
     def block(self, bid: int) -> dict | None: ...
 
     def resources(self) -> list[dict]: ...
+
+    def resource_at(self, pfn: int) -> dict | None: ...
 
     def meminfo(self) -> dict: ...
 

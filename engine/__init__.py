@@ -11,8 +11,9 @@ from .model import Geometry
 from .procfs import KPF, kpf_names
 from .profiles import NEWEST, PROFILES, resolve_profile
 from .arch import ARCHES
+from .block_table import BlockTable
 from . import states
 
-__all__ = ["ARCHES", "Cancelled", "ConfigError", "FAULTS", "Geometry", "KNOBS", "KPF", "Machine",
+__all__ = ["ARCHES", "BlockTable", "Cancelled", "ConfigError", "FAULTS", "Geometry", "KNOBS", "KPF", "Machine",
            "MachineConfig", "NEWEST", "NodeConfig", "OpFailed", "OpResult", "PROFILES",
            "VirtioMemConfig", "kpf_names", "parse_nodes_spec", "resolve_profile", "states"]

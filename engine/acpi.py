@@ -46,7 +46,7 @@ def acpi_eject(m, tx, start: int, size: int) -> None:
                 _offline_one(m, tx, b)
                 put_online.append(b)
             except OpFailed as e:
-                errors[b] = e
+                errors[b] = e.with_traceback(None)     # kept without its frames: no cycle
                 tx.call("acpi_bus_offline", f"memory{b}", f"-{e.errno} (first pass, ignored)")
         if errors:
             # second pass: retry the ones that failed; a failure now is final

@@ -7,6 +7,7 @@ Snapshots would copy the whole machine per operation; the journal costs what cha
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -26,7 +27,10 @@ class Journal:
 
     def set_attr(self, obj: Any, name: str, value: Any) -> None:
         old = getattr(obj, name)
-        self.entries.append((setattr, (obj, name, old)))
+        # weakly: the machine's own knobs are set through here, and the machine keeps its
+        # journals for undo; a strong reference would make every machine a reference cycle,
+        # freed only by the cyclic collector (which a front end may keep away from it)
+        self.entries.append((_restore_attr, (_weak(obj), name, old)))
         setattr(obj, name, value)
 
     def add_attr(self, obj: Any, name: str, delta: int) -> None:
@@ -72,3 +76,29 @@ class Journal:
 
 def _dict_pop(d: dict, key: Any) -> None:
     d.pop(key, None)
+
+
+class _Strong:
+    """A strong reference with weakref's call interface, for objects without weakref support."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __call__(self) -> Any:
+        return self.obj
+
+
+def _weak(obj: Any) -> Callable[[], Any]:
+    try:
+        return weakref.ref(obj)
+    except TypeError:       # a slotted object without __weakref__: it cannot own a journal
+        return _Strong(obj)
+
+
+def _restore_attr(ref: Callable[[], Any], name: str, old: Any) -> None:
+    obj = ref()
+    # gone: nothing else held it, so its attribute is no part of the state any more
+    if obj is not None:
+        setattr(obj, name, old)

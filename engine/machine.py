@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .arch import get_arch, with_overrides
+from .block_table import BlockTable, block_table
 from .config import MachineConfig
 from .errors import Cancelled, KernelBug, OpFailed, ERRNO_TEXT
 from .events import Event
@@ -148,6 +149,7 @@ class Machine:
         self.progress_hook = None
         self._progress = [0, 0]        # (units done, estimated total) of the running operation
         self._blocks_cache: tuple[int, list[dict]] | None = None   # (generation, blocks())
+        self._block_table_cache: tuple[int, BlockTable] | None = None
         self.generation = 0
         self.history: list[dict] = []
         self._undo: list[tuple[dict, Journal, OpResult]] = []
@@ -530,7 +532,7 @@ class Machine:
         self.store.flat()
         from .query import _reverse_index
         _reverse_index(self)
-        self.blocks()
+        self.block_table()
 
     def present_sections(self) -> np.ndarray:
         n = self.secs.size
@@ -626,6 +628,16 @@ class Machine:
         out = [block_sysfs(self, int(b)) for b in np.flatnonzero(self.blks.exists[:n])]
         self._blocks_cache = (self.generation, out)
         return list(out)
+
+    def block_table(self) -> BlockTable:
+        """Every block as numpy columns (engine.block_table): what an overview reads after an
+        operation, O(blocks) in numpy. Built once per generation; treat it as read-only."""
+        cached = self._block_table_cache
+        if cached is not None and cached[0] == self.generation:
+            return cached[1]
+        table = block_table(self)
+        self._block_table_cache = (self.generation, table)
+        return table
 
     def block(self, bid: int) -> dict | None:
         from .memory_block import block_sysfs

@@ -81,7 +81,7 @@ def _attempt(m, tx, fn, *args) -> OpFailed | None:
     except OpFailed as e:
         if len(tx.left_behind) == left:
             tx.rollback_to(mark)
-        return e
+        return e.with_traceback(None)      # kept without its frames: no reference cycle
     return None
 
 

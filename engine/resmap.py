@@ -50,6 +50,10 @@ class ResourceMap(dict):
     def ordered(self) -> list[Resource]:
         return [dict.__getitem__(self, i) for i in self._ids]
 
+    def ids(self) -> list[int]:
+        """Resource ids (first pfns) in address order."""
+        return list(self._ids)
+
     def index(self, rid: int) -> int:
         """Position of rid in address order (the `resource` index of a block)."""
         i = bisect_left(self._ids, rid)

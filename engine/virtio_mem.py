@@ -331,7 +331,9 @@ def _attempt(tx, fn, *args):
     except OpFailed as e:
         if len(tx.left_behind) == left:
             _rollback_to(tx, mark)
-        return e
+        # without its traceback: its frames (and the machine in them) would otherwise form a
+        # reference cycle with the frame that holds the error
+        return e.with_traceback(None)
     return None
 
 

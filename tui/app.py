@@ -27,7 +27,7 @@ from tui.messages import (MachineReplaced, OpApplied, OpCancelled, OpCrashed, Op
                           RangeApplied, Undone)
 from tui.playback import Playback
 from tui.playback_control import PLAYBACK_ACTIONS, PlaybackControl
-from tui.runner import EngineRunner
+from tui.runner import EngineRunner, freeze_long_lived
 from tui.screens.main import MainScreen
 from tui.textual_compat import command_palette_class, guard_option_list_races
 from tui.theming import MODE_WORDS, ThemedApp, auto_glyphs
@@ -86,6 +86,12 @@ class MemmapApp(LiveView, MachineActions, PlaybackControl, JobHost, ThemedApp):
 
     # -- lifecycle ---------------------------------------------------------------------
     async def on_mount(self) -> None:
+        if isinstance(self.machine, Machine):
+            # a machine handed in ready-made (not booted by a job): its read caches now, before
+            # the first frame, not in the first wide read (a zoom out) of a TiB machine, and
+            # its objects out of the collector's passes, as the runner does after every job
+            self.machine.prepare_reads()
+            freeze_long_lived()
         await self.push_screen(MainScreen(self.machine, mode=self.mode))
         if not self.apply_theme(self.requested_theme) and self.requested_theme:
             self.apply_theme(None)
@@ -136,7 +142,7 @@ class MemmapApp(LiveView, MachineActions, PlaybackControl, JobHost, ThemedApp):
                 "page": format_bytes(geo.page_size), "block": format_bytes(geo.block_size),
                 "mode": MODE_WORDS.get(self.mode, self.mode),
                 "theme": self.current_theme_name or "",
-                "running": self.runner.label if self.runner.busy else ""}
+                "running": self.runner.running_words()}
 
     # -- running jobs (tui/job_host.py) ------------------------------------------------------
     def job_machines(self) -> list[Machine]:

@@ -58,6 +58,11 @@ class JobHost(_AppBase):
                                                                            ProgressScreen):
             self.push_screen(ProgressScreen(runner))
 
+    def action_cancel_job(self) -> None:
+        """esc while a job runs (before its progress display shows): cancel it."""
+        if self.runner.cancel():
+            self.refresh_status()
+
     def job_done(self) -> None:
         """A job's outcome arrived: the runner is free; its progress display goes."""
         self.runner.finished()
@@ -66,6 +71,9 @@ class JobHost(_AppBase):
         self.refresh_status()
 
     def on_progress(self, message: Progress) -> None:
+        # the status line shows the step and count from the start; the progress display only
+        # once the job outlives SHOW_AFTER
+        self.refresh_status()
         screen = self.screen
         # A Progress can arrive between push_screen and the display's compose (a busy
         # machine): it then has nothing to paint yet, and its own timer paints it soon.

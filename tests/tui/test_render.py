@@ -225,11 +225,16 @@ def test_bar_labels_abbreviate_never_cut():
 
 
 def test_bar_layout_fits_blocks_marks_runs_and_finds_a_block_without_scanning_blocks():
-    from tui.render.bar import layout_bar
+    from engine import BlockTable
+    from tui.render.bar import layout_bar as layout_of_table
+
+    def layout_bar(blocks, width):
+        return layout_of_table(BlockTable.from_dicts(blocks), width)
 
     def block(i, *, online=True, zone="Normal", node=0, boot=True):
         return {"id": i, "start_pfn": i * 8, "end_pfn": i * 8 + 8, "online": online,
-                "zone": zone if online else None, "node": node, "boot": boot}
+                "state": "online" if online else "offline", "zone": zone if online else None,
+                "node": node, "boot": boot, "nr_vmemmap_pages": 0, "resource": None}
 
     few = [block(0), block(1), block(2, online=False, boot=False), block(3, online=False, boot=False)]
     layout = layout_bar(few, 12)
@@ -246,6 +251,11 @@ def test_bar_layout_fits_blocks_marks_runs_and_finds_a_block_without_scanning_bl
     assert wide.cell_of_block(0) == 0 and wide.cell_of_block(299) == 20
     assert wide.labels == "n0:Normal  n1:Movable"
     assert layout_bar(many, 5).labels == "N  M"
+    # a column of equally many kinds takes the first seen; a block going offline shows so
+    mixed = [block(0, online=False, boot=False), block(1), block(2), block(3, online=False, boot=False)]
+    assert [c.kind for c in layout_bar(mixed, 2).cells] == ["offline", "Normal"]
+    going = dict(block(4), state="going-offline")
+    assert layout_bar(few + [going], 15).cells[12].kind == "going-offline"
 
 
 # -- layout ------------------------------------------------------------------------------
@@ -559,3 +569,41 @@ def test_the_cursor_line_gutter_label_is_reversed_without_the_crosshair(palette)
                                  cursor=(1, 0)))
     assert plain[0][1].reverse is not True
     assert marked[0][1].reverse is True and marked[0][1].bold is True
+
+
+def test_vmemmap_runs_group_consecutive_blocks_with_one_value():
+    from engine import BlockTable
+    from tui.widgets.counters import vmemmap_runs
+
+    def block(i, nr, boot=False):
+        return {"id": i, "start_pfn": i * 8, "end_pfn": i * 8 + 8, "online": 0,
+                "state": "offline", "zone": None, "node": 0, "boot": boot,
+                "nr_vmemmap_pages": nr, "resource": None if boot else 0}
+
+    blocks = ([block(0, 0, boot=True)] + [block(i, 512) for i in range(40, 48)]
+              + [block(48, 0), block(49, 256), block(51, 256)])
+    table = BlockTable.from_dicts(blocks)
+    # self-hosted only: the zero breaks the run, so does the missing block 50
+    assert vmemmap_runs(table) == ((40, 47, 512), (49, 49, 256), (51, 51, 256))
+    assert vmemmap_runs(table, every_hot_added=True) == (
+        (40, 47, 512), (48, 48, 0), (49, 49, 256), (51, 51, 256))
+    assert vmemmap_runs(BlockTable.from_dicts(blocks[:1])) == ()
+
+
+async def test_counters_mark_a_new_run_of_self_hosted_blocks(ui, make_app):
+    from engine import Machine, MachineConfig
+
+    app = make_app(machine=Machine(MachineConfig(memmap_on_memory=True)))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await ui.settle(pilot, app)
+        counters = app.main_screen.query_one("#counters")
+        assert counters.runs == ()
+        res = await ui.hot_add(pilot, app, "1G")
+        blocks = res["blocks"]
+        nr = app.machine.block(blocks[0])["nr_vmemmap_pages"]
+        assert counters.runs == ((blocks[0], blocks[-1], nr),)
+        assert counters.new_runs == {(blocks[0], blocks[-1], nr)}
+        line = f"memory{blocks[0]}-{blocks[-1]}"
+        text = counters.render_text()
+        spans = [s for s in text.spans if text.plain[s.start:s.end].strip().startswith(line)]
+        assert len(spans) == 1 and "reverse" in str(spans[0].style)

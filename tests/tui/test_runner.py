@@ -203,3 +203,56 @@ async def test_dialogs_remember_the_last_answer(ui, make_app):
         await pilot.press("slash")
         await pilot.pause()
         assert app.screen.query_one("#value", Input).value == "block 33"
+
+
+async def test_status_line_shows_step_and_count_and_esc_cancels_before_the_dialog(
+        ui, make_app, monkeypatch):
+    slow_hook(monkeypatch, 0.04)
+    seen, hook = recorder()
+    app = make_app()
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        before = app.machine.fingerprint()
+        await start_add(pilot, app, "256G")
+        await ui.wait_for(pilot, lambda: app.runner.total > 0)
+        # the progress dialog waits SHOW_AFTER; the status line has the step and count now
+        assert isinstance(app.screen, MainScreen)
+        status = app.main_screen.query_one("#status").render().plain
+        assert "hot_add" in status and " of " in status and "esc cancels" in status
+        await pilot.press("escape")
+        await ui.settle(pilot, app)
+        assert app.machine.fingerprint() == before
+        assert "idle" in app.main_screen.query_one("#status").render().plain
+    assert len(kinds(seen, OpCancelled)) == 1
+    assert kinds(seen, OpApplied) == []
+
+
+def test_job_words_name_the_step_the_count_and_how_to_stop():
+    from tui.runner import job_words
+
+    assert job_words("hot_add 1T", "sparse_add_section", 1234, 8192, False) == \
+        "hot_add 1T: sparse_add_section 1,234 of 8,192 · esc cancels"
+    assert job_words("undo", "", 0, 0, False) == "undo · esc cancels"
+    assert job_words("eject", "offline_pages", 3, 0, True) == \
+        "eject: offline_pages · cancelling, rolling back"
+
+
+async def test_a_job_leaves_the_collector_as_it_found_it_and_its_objects_frozen(ui, make_app):
+    import gc
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        gc.unfreeze()
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        await ui.hot_add(pilot, app, "1G")
+        # what the job built (its undo journal) is out of the collector's passes ...
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        gc.unfreeze()
+        gc.disable()
+        try:
+            await pilot.press("u")
+            await ui.settle(pilot, app)
+            # ... and a collector switched off stays off
+            assert not gc.isenabled() and gc.get_freeze_count() > 0
+        finally:
+            gc.enable()
+            gc.unfreeze()

@@ -8,21 +8,38 @@ cost of a key does not grow with the number of blocks.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
+
+import numpy as np
+
+from engine import BlockTable
 
 from .labels import fit_bar_label
 
 
+# what a block can be drawn as; a zone name when online in a zone the bar knows
+KINDS = ("DMA", "DMA32", "Normal", "Movable", "Device", "online", "offline", "going-offline")
+_KIND = {k: i for i, k in enumerate(KINDS)}
+
+
 def block_kind(block: dict) -> str:
-    """What a block is drawn as: its zone when online, else its state (offline...)."""
-    state = str(block.get("state") or "")
-    if state == "going-offline":
-        return state
-    if block.get("online"):
-        zone = block.get("zone")
-        return zone if zone in ("DMA", "DMA32", "Normal", "Movable", "Device") else "online"
+    """What one block (a `blocks()` dict) is drawn as: its zone when online, else its state."""
+    if block["state"] == "going-offline":
+        return "going-offline"
+    if block["online"]:
+        zone = block["zone"]
+        return zone if zone in _KIND else "online"
     return "offline"
+
+
+def table_kinds(table: BlockTable) -> np.ndarray:
+    """`block_kind` of every row of a BlockTable, as indexes into KINDS (numpy, O(blocks))."""
+    # zone index -> kind index; the last entry serves zone -1 (online, zone unnamed)
+    zone_kind = np.array([_KIND.get(z, _KIND["online"]) for z in table.zone_names]
+                         + [_KIND["online"]], dtype=np.int8)
+    kinds = np.where(table.online, zone_kind[table.zone], _KIND["offline"]).astype(np.int8)
+    kinds[table.going_offline] = _KIND["going-offline"]
+    return kinds
 
 
 @dataclass(frozen=True)
@@ -55,39 +72,52 @@ class BarLayout:
         return None
 
 
-def layout_bar(blocks: list[dict], width: int) -> BarLayout:
-    """Fit `blocks` (any order) into `width` columns: up to 3 columns per block when they are
-    few, several blocks per column when they are many, a gap column between address ranges."""
-    blocks = sorted(blocks, key=lambda b: b.get("start_pfn", 0))
+def layout_bar(table: BlockTable, width: int) -> BarLayout:
+    """Fit the blocks of `table` (id order) into `width` columns: up to 3 columns per block
+    when they are few, several blocks per column when they are many, a gap column between
+    address ranges. numpy over the blocks, Python over the columns: O(blocks + width)."""
     width = max(1, width)
-    segments: list[list[dict]] = []
-    prev_end = None
-    for b in blocks:
-        if prev_end is None or b.get("start_pfn") != prev_end:
-            segments.append([])
-        segments[-1].append(b)
-        prev_end = b.get("end_pfn")
+    n = len(table)
+    if n == 0:
+        return BarLayout((), "", 0, 0, 0)
+    kinds = table_kinds(table)
+    # a new address range wherever a block does not start where the previous one ended
+    breaks = np.flatnonzero(table.start_pfn[1:] != table.end_pfn[:-1]) + 1
+    seg_lo = np.concatenate(([0], breaks)).tolist()
+    seg_hi = np.concatenate((breaks, [n])).tolist()
+    room = max(1, width - (len(seg_lo) - 1))
+    repeat = max(1, min(3, room // n)) if n <= room else 1
+    per = 1 if n <= room else math.ceil(n / room)
+    ids, starts, nodes = table.id, table.start_pfn, table.node
     cells: list[BarCell] = []
-    if segments:
-        room = max(1, width - (len(segments) - 1))
-        repeat = max(1, min(3, room // len(blocks))) if len(blocks) <= room else 1
-        per = 1 if len(blocks) <= room else math.ceil(len(blocks) / room)
-        for i, seg in enumerate(segments):
-            if i:
-                cells.append(BarCell(gap=True))
-            for j in range(0, len(seg), per):
-                group = seg[j:j + per]
-                kinds = Counter(block_kind(b) for b in group)
-                kind = kinds.most_common(1)[0][0]
-                cell = BarCell(gap=False, kind=kind, node=group[0].get("node"),
-                               first_id=int(group[0].get("id", 0)),
-                               last_id=int(group[-1].get("id", 0)),
-                               start_pfn=int(group[0].get("start_pfn", 0)))
-                cells.extend([cell] * repeat)
+    for i, (lo, hi) in enumerate(zip(seg_lo, seg_hi)):
+        if len(cells) >= width:
+            break
+        if i:
+            cells.append(BarCell(gap=True))
+        for j in range(lo, hi, per):
+            if len(cells) >= width:
+                break
+            k = min(j + per, hi)
+            cell = BarCell(gap=False, kind=KINDS[_most_common(kinds[j:k])], node=int(nodes[j]),
+                           first_id=int(ids[j]), last_id=int(ids[k - 1]),
+                           start_pfn=int(starts[j]))
+            cells.extend([cell] * repeat)
     cells = cells[:width]
-    online = sum(1 for b in blocks if b.get("online"))
-    boot = sum(1 for b in blocks if b.get("boot"))
-    return BarLayout(tuple(cells), bar_labels(cells, width), len(blocks), online, boot)
+    return BarLayout(tuple(cells), bar_labels(cells, width), n, int(table.online.sum()),
+                     int(table.boot.sum()))
+
+
+def _most_common(kinds: np.ndarray) -> int:
+    """The most common kind of a group of blocks; of equally common ones, the first seen."""
+    if len(kinds) == 1:
+        return int(kinds[0])
+    counts = np.bincount(kinds, minlength=len(KINDS))
+    tied = np.flatnonzero(counts == counts.max())
+    if len(tied) == 1:
+        return int(tied[0])
+    first = [int(np.argmax(kinds == t)) for t in tied]
+    return int(tied[int(np.argmin(first))])
 
 
 def bar_labels(cells: list[BarCell] | tuple[BarCell, ...], width: int) -> str:

@@ -39,6 +39,7 @@ from tui.playback import (Playback, Script, StepRecord, describe_result, describ
                           undo_to)
 from tui.runner import EngineRunner
 from tui.screens.help import HelpScreen
+from tui.widgets.counters import vmemmap_runs
 from tui.textual_compat import command_palette_class, guard_option_list_races
 from tui.theming import MODE_WORDS, ThemedApp, auto_glyphs, next_mode
 from tui.widgets.event_log import EventLog
@@ -106,9 +107,8 @@ def side_counters(machine: Machine, rec: StepRecord | None) -> dict[str, Counter
     vmstat = machine.vmstat()
     if "nr_memmap_pages" in vmstat:
         out["nr_memmap_pages"] = vmstat["nr_memmap_pages"]
-    for block in machine.blocks():
-        if not block["boot"] and block["nr_vmemmap_pages"] is not None:
-            out[f"memory{block['id']} nr_vmemmap"] = block["nr_vmemmap_pages"]
+    for lo, hi, value in vmemmap_runs(machine.block_table(), every_hot_added=True):
+        out[f"memory{lo}" + (f"-{hi}" if hi > lo else "") + " nr_vmemmap"] = value
     return out
 
 
@@ -398,9 +398,8 @@ class CompareScreen(Screen):
         for key, side in zip(SIDES, self.sides):
             machine = side.machine
             side.counters = side_counters(machine, side.playback.last)
-            hot = sum(int(r["size"]) for r in machine.resources())
             self.query_one(f"#bar-{key}", MachineBar).update_blocks(
-                machine.blocks(), machine.geometry.block_size, hot)
+                machine.block_table(), machine.geometry.block_size)
         for grid, side in zip(self.grids(), self.sides):
             if grid.machine is not side.machine:
                 grid.machine = side.machine
@@ -518,7 +517,7 @@ class CompareApp(JobHost, ThemedApp):
         if screen is not None:
             screen.show_status({"mode": MODE_WORDS.get(self.mode, self.mode),
                                 "theme": self.current_theme_name or "",
-                                "running": self.runner.label if self.runner.busy else ""})
+                                "running": self.runner.running_words()})
 
     def idle_compare(self) -> CompareScreen | None:
         """The compare screen when it is on top and no step runs (else a notice and None)."""

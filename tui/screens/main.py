@@ -102,13 +102,12 @@ class MainScreen(Screen):
             if new or grid.machine is not machine:
                 grid.machine = machine
             grid.refresh_from_machine()
-            # the lists of every block and resource are read here, once per operation
-            resources, blocks = machine.resources(), machine.blocks()
-            self.query_one("#inspector", Inspector).set_resources(resources)
-            hot = sum(int(r.get("size", 0)) for r in resources)
-            self.query_one("#bar", MachineBar).update_blocks(blocks, machine.geometry.block_size, hot)
+            # the blocks are read here, once per operation, as numpy columns: the panels'
+            # cost follows the number of blocks in numpy, not in Python
+            table = machine.block_table()
+            self.query_one("#bar", MachineBar).update_blocks(table, machine.geometry.block_size)
             self.query_one("#counters", Counters).update_from(machine, mark_changes=mark_changes,
-                                                              blocks=blocks)
+                                                              table=table)
             self.query_one("#legend", Legend).update_from(machine)
             self.refresh_inspector()
 

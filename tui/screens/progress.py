@@ -16,7 +16,9 @@ from textual.widgets import Static
 from tui.runner import EngineRunner
 from tui.screens.dialogs import SafeModal
 
-SHOW_AFTER = 0.15      # seconds a job runs before its progress is shown
+# seconds a job runs before its progress display is shown; until then (and after) the status
+# line carries the step and count, so a half-second operation never flashes a dialog
+SHOW_AFTER = 0.4
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.text import Text
 
+from bridge.protocol import MachineView
 from engine.states import DESCRIPTIONS
 from tui.widgets.text_panel import TextPanel
 
@@ -42,7 +43,7 @@ def state_description(state: str, page: dict, pages_per_block: int) -> str:
 
 class Inspector(TextPanel):
     """Redrawn on every cursor move, so it reads only the pfn's own page, section and block
-    (and the resource list cached by `set_resources` after each operation), never a list of
+    (and its resource, looked up once per operation and resource), never a list of
     every block: its cost does not grow with the machine."""
 
     DEFAULT_CSS = """
@@ -52,21 +53,19 @@ class Inspector(TextPanel):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "inspector"
-        self.resources: list[dict] = []
+        # (generation, resource index) -> its line: a resource's dict lists its blocks, so
+        # it is read once per operation, not on every cursor move along its thousands of blocks
+        self._resource_lines: dict[tuple[int, int], str] = {}
 
-    def set_resources(self, resources: list[dict]) -> None:
-        """The machine's hot-added ranges, read once per operation (not per cursor move)."""
-        self.resources = list(resources)
-
-    def show(self, machine: Any, pfn: int | None) -> None:
+    def show(self, machine: MachineView, pfn: int | None) -> None:
         self.set_text(self.describe_parts(machine, pfn))
 
     # ---------------------------------------------------------------------------------
-    def describe(self, machine: Any, pfn: int | None) -> Text:
+    def describe(self, machine: MachineView, pfn: int | None) -> Text:
         """Everything about `pfn` as one Text."""
         return Text("").join(self.describe_parts(machine, pfn))
 
-    def describe_parts(self, machine: Any, pfn: int | None) -> list[Text]:
+    def describe_parts(self, machine: MachineView, pfn: int | None) -> list[Text]:
         """The page, its section and its block as three paragraphs: moving along a section
         changes only the first, so only the first is wrapped and redrawn again."""
         out = Text(no_wrap=False)
@@ -120,7 +119,7 @@ class Inspector(TextPanel):
         return [out, section, block, vmem]
 
     @staticmethod
-    def _virtio_mem(out: Text, machine: Any, pfn: int) -> None:
+    def _virtio_mem(out: Text, machine: MachineView, pfn: int) -> None:
         """The virtio-mem device whose region holds pfn: mode, sizes, this block's plug state."""
         d = machine.virtio_mem_at(pfn)
         if d is None:
@@ -150,7 +149,7 @@ class Inspector(TextPanel):
         out.append(f"{key:<11}", style="dim")
         out.append(f"{'-' if value is None else value}\n")
 
-    def _section(self, out: Text, machine: Any, nr: int) -> None:
+    def _section(self, out: Text, machine: MachineView, nr: int) -> None:
         out.append(f"\nsection {nr}\n", style="bold underline")
         sec = machine.section(nr)
         out.append(f"  pfns {_range(sec.get('start_pfn'), sec.get('end_pfn'))}\n")
@@ -174,7 +173,7 @@ class Inspector(TextPanel):
             out.append(f"  lives in pfns {_range(back.get('start_pfn'), back.get('end_pfn'))}"
                        f" node {back.get('node')}\n", style="magenta")
 
-    def _block(self, out: Text, machine: Any, blk: int | None) -> None:
+    def _block(self, out: Text, machine: MachineView, blk: int | None) -> None:
         if blk is None:
             out.append("\nno memory block here\n", style="dim")
             return
@@ -193,11 +192,20 @@ class Inspector(TextPanel):
                 out.append(f"{'-' if value is None else value}\n")
         out.append(f"  pfns {_range(b.get('start_pfn'), b.get('end_pfn'))}"
                    f"  {'boot memory' if b.get('boot') else 'hot-added'}\n", style="dim")
-        res = b.get("resource")
-        if res is not None and 0 <= res < len(self.resources):
-            r = self.resources[res]
-            out.append(f"  resource {r.get('start', 0):#x}-{r.get('end', 1) - 1:#x}"
-                       f" via {r.get('via')} ({len(r.get('blocks') or [])} blocks)\n", style="dim")
+        if b["resource"] is not None:
+            out.append(self._resource_line(machine, b["resource"], b["start_pfn"]), style="dim")
+
+    def _resource_line(self, machine: MachineView, index: int, pfn: int) -> str:
+        key = (machine.generation, index)
+        line = self._resource_lines.get(key)
+        if line is None:
+            r = machine.resource_at(pfn)
+            line = ("" if r is None else f"  resource {r['start']:#x}-{r['end'] - 1:#x}"
+                    f" via {r['via']} ({len(r['blocks'])} blocks)\n")
+            if len(self._resource_lines) > 64:
+                self._resource_lines.clear()
+            self._resource_lines[key] = line
+        return line
 
 
 def _size(n: int) -> str:

@@ -2,7 +2,7 @@
 
 Blocks are drawn in address order, coloured by what they are (online in a zone, offline),
 with node and zone labels under the runs, the cursor's block marked by a glyph (its zone
-colour kept) and a summary. Attributes down: the screen hands it the block list with
+colour kept) and a summary. Attributes down: the screen hands it the block table with
 `update_blocks` (after an operation) and the cursor's block with `set_cursor_block` (on a
 cursor move, which costs a look-up in the cached layout, not a pass over the blocks); a
 click posts `BlockClicked` up.
@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.events import Click
 from textual.widget import Widget
 
+from engine import BlockTable
 from tui.messages import BlockClicked
 from tui.render.bar import BarLayout, layout_bar
 
@@ -50,19 +51,18 @@ class MachineBar(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.blocks: list[dict] = []
+        self.table: BlockTable | None = None
         self.block_bytes = 0
         self.cursor_block: int | None = None
         self.mode = "color"
-        self._hotadded_bytes = 0
         self._layout: BarLayout | None = None
         self._layout_width = -1
 
     # -- attributes down ---------------------------------------------------------------
-    def update_blocks(self, blocks: list[dict], block_bytes: int, hotadded_bytes: int = 0) -> None:
-        self.blocks = list(blocks)
+    def update_blocks(self, table: BlockTable, block_bytes: int) -> None:
+        """The machine's blocks (its `block_table()`, read once per operation)."""
+        self.table = table
         self.block_bytes = block_bytes
-        self._hotadded_bytes = hotadded_bytes
         self._layout = None
         self.refresh()
 
@@ -79,7 +79,8 @@ class MachineBar(Widget):
     def bar_layout(self, width: int) -> BarLayout:
         """The layout for `width` columns, rebuilt only when the blocks or the width change."""
         if self._layout is None or self._layout_width != width:
-            self._layout = layout_bar(self.blocks, width)
+            self._layout = (layout_bar(self.table, width) if self.table is not None
+                            else BarLayout((), "", 0, 0, 0))
             self._layout_width = width
         return self._layout
 
