@@ -23,7 +23,7 @@ from . import linear_map, sparse
 from . import states as S
 from .model import VmemAltmap
 from .pfnstore import PfnStore
-from .page_alloc import alloc_sequence, take_sequence
+from .page_alloc import alloc_sequence, free_runs_in_zones, take_runs, take_sequence, zonelist
 from .vmemmap import _spans, va_str, vmemmap_verify
 
 # False runs every block through the block-by-block path (the equivalence test compares both)
@@ -83,22 +83,71 @@ def add_uniform_blocks(m, tx, nid: int, b_lo: int, hi: int, rid: int, mgid: int,
     per-block loop of create_altmaps_and_memory_blocks() adds them; how many (0: the block
     at b_lo takes the block-by-block path)."""
     a = m.arch
-    if not ENABLED or tx.faults or a.family != "x86" or not a.vmemmap_pmd or linear_map.charged(m):
+    if not ENABLED or tx.faults or a.family not in ("x86", "arm64") or not a.vmemmap_pmd:
         return 0
     pps, ppb, spb, pmd = m.pps, m.ppb, m.spb, a.pmd_size
     span = pps * m.struct_page_size             # memmap bytes of one section
-    if span % pmd:
+    pmd_pages = pmd // m.page_size
+    if span % pmd or ppb % pmd_pages:
         return 0                                # neighbouring sections share a PMD
     ups = span // pmd
-    pmd_pages = pmd // m.page_size
     tpl = block_template(pps, spb, ups, pmd_pages, free, m.store.dense_threshold)
     if tpl is None:
         return 0
     n = _uniform_run(m, b_lo, min((hi - b_lo) // ppb, max(1, CHUNK_SECTIONS // spb)), ups)
+    lm = None
+    if n and linear_map.charged(m):
+        n, lm = _linear_maps(m, tx, b_lo, n)
     if n:
-        _add_run(m, tx, nid, b_lo, n, rid, mgid, free, tpl, ups)
+        _add_run(m, tx, nid, b_lo, n, rid, mgid, free, tpl, ups, lm)
         done.extend(range(b_lo, b_lo + n * ppb, ppb))
     return n
+
+
+class LinearMaps(NamedTuple):
+    """The arm64 linear maps of a run of blocks: per block its plan (new PMD/PUD table keys,
+    sections, PTE table pages per section), and the free runs they take, in order."""
+    plans: list
+    runs: list
+    node: int
+
+
+def _linear_maps(m, tx, b_lo: int, n: int) -> tuple[int, LinearMaps | None]:
+    """arch_add_linear_mapping() of each block of the run, planned: how many blocks the buddy
+    serves (each takes the next highest free pages, as alloc_bulk() does block by block)."""
+    ps, ppb = m.page_shift, m.ppb
+    built: set = set()
+    plans, ends = [], []
+    total = 0
+    for k in range(n):
+        start = (b_lo + k * ppb) << ps
+        upper, secs, per_sec = linear_map.linear_map_plan(m, start, start + m.block_size, built)
+        built.update(upper)
+        plans.append((start, upper, secs, per_sec))
+        total += len(upper) + per_sec * len(secs)
+        ends.append(total)
+    node = linear_map._pgtable_node(m)
+    runs = free_runs_in_zones(m, tx, zonelist(m, node, "kernel"), total)
+    n = bisect_right(ends, sum(b - a for a, b, _ in runs))
+    return n, (LinearMaps(plans[:n], _cut(runs, [ends[n - 1]])[0], node) if n else None)
+
+
+def _cut(runs: list, sizes: list[int]) -> list[list]:
+    """Free runs [(lo, hi, zone)], highest first, cut into consecutive pieces of these sizes."""
+    out, i, taken = [], 0, 0
+    for size in sizes:
+        piece = []
+        while size:
+            a, b, z = runs[i]
+            hi = b - taken
+            take = min(size, hi - a)
+            piece.append((hi - take, hi, z))
+            size -= take
+            taken += take
+            if taken == b - a:
+                i, taken = i + 1, 0
+        out.append(piece)
+    return out
 
 
 def _uniform_run(m, b_lo: int, nmax: int, ups: int) -> int:
@@ -131,7 +180,7 @@ def _uniform_run(m, b_lo: int, nmax: int, ups: int) -> int:
 
 
 def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
-             tpl: BlockTemplate, ups: int) -> None:
+             tpl: BlockTemplate, ups: int, lm: LinearMaps | None) -> None:
     pps, ppb, spb = m.pps, m.ppb, m.spb
     j = tx.journal
     s0 = b_lo // pps
@@ -139,7 +188,17 @@ def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
     b0 = b_lo // ppb
     _grow(m, j, s0, s1)
     m.secs.set_rows(s0, s1, {"present": True, "node": nid}, j)
-    m.store.fill_sections(s0, n, tpl.codes, tpl.details, j)
+    if lm is None:
+        m.store.fill_sections(s0, n, tpl.codes, tpl.details, j)
+    else:
+        # arm64: each block's linear map first, its table pages from the top of the buddy;
+        # block by block, so that the store changes in the same order
+        pieces = _cut(lm.runs, [len(up) + per_sec * len(secs) for _, up, secs, per_sec in lm.plans])
+        for k, ((_, upper, secs, per_sec), runs) in enumerate(zip(lm.plans, pieces)):
+            if runs:
+                take_runs(m, tx, runs, S.PAGETABLE)
+                linear_map.record_linear_map(m, tx, upper, secs, per_sec, runs, lm.node)
+            m.store.fill_sections(s0 + k * spb, 1, tpl.codes, tpl.details, j)
 
     # vmemmap_populate_hugepages(): each PMD from its block's altmap, counted in its table
     u0, u1 = s0 * ups, s1 * ups
@@ -167,7 +226,7 @@ def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
     m.blks.set_rows(b0, b0 + n, {"exists": True, "online": False, "node": nid, "zone": -1,
                                  "res": rid, "nr_vmemmap": free, "boot": False, "group": mgid}, j)
     tx.created_blocks.extend(range(b0, b0 + n))
-    _events(m, tx.trail, nid, b_lo, n, free, tpl, ups)
+    _events(m, tx.trail, nid, b_lo, n, free, tpl, ups, lm)
     m.tick_many("sparse_add_section", s1 - s0)
 
 
@@ -177,11 +236,13 @@ def _drop_keys(d: dict, kind: str | None, lo: int, hi: int) -> None:
         d.pop(i if kind is None else (kind, i), None)
 
 
-def _events(m, trail, nid: int, b_lo: int, n: int, free: int, tpl: BlockTemplate, ups: int) -> None:
+def _events(m, trail, nid: int, b_lo: int, n: int, free: int, tpl: BlockTemplate, ups: int,
+            lm: LinearMaps | None) -> None:
     """The calls the per-block loop records, block by block while some still get a line of
     their own, then as counts."""
     d = trail.depth
     per_block = [("create_altmaps_and_memory_blocks", d, 1), ("arch_add_memory", d, 1),
+                 ("__create_pgd_mapping", d + 1, 1 if lm is not None else 0),
                  ("vmemmap_set_pmd", d + 1, m.spb * ups), ("sparse_add_section", d + 1, m.spb),
                  ("memory_block_memmap_on_memory_pages", d, 1 if tpl.pad else 0),
                  ("create_memory_block_devices", d, 1)]
@@ -191,16 +252,21 @@ def _events(m, trail, nid: int, b_lo: int, n: int, free: int, tpl: BlockTemplate
                 if times:
                     trail.call_repeated(f, times * (n - k), dep)
             return
-        _block_events(m, trail, d, nid, b_lo + k * m.ppb, free, tpl, ups)
+        _block_events(m, trail, d, nid, b_lo + k * m.ppb, free, tpl, ups, None if lm is None else lm.plans[k])
 
 
-def _block_events(m, trail, d: int, nid: int, b_lo: int, free: int, tpl: BlockTemplate, ups: int) -> None:
+def _block_events(m, trail, d: int, nid: int, b_lo: int, free: int, tpl: BlockTemplate, ups: int,
+                  plan) -> None:
     ps, pps, pmd = m.page_shift, m.pps, m.arch.pmd_size
     b, b_hi = b_lo // m.ppb, b_lo + m.ppb
     pmd_pages = pmd // m.page_size
     trail.call("create_altmaps_and_memory_blocks", f"block {b}: altmap base_pfn={b_lo:#x} free={free}", "", d)
     trail.call("arch_add_memory", f"nid={nid}, [{b_lo << ps:#x}-{(b_hi << ps) - 1:#x}]"
                f", altmap(base_pfn={b_lo:#x}, free={free})", "", d)
+    if plan is not None:
+        start, upper, secs, per_sec = plan
+        trail.call("__create_pgd_mapping", *linear_map.linear_map_call(m, start, start + m.block_size,
+                                                                      upper, secs, per_sec), d + 1)
     u = b_lo // pps * ups
     for i in range(m.spb):
         for r in range(i * ups, (i + 1) * ups):

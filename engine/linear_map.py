@@ -64,20 +64,46 @@ def _span(m, key: tuple[str, int]) -> tuple[int, int]:
     return key[1] * size, (key[1] + 1) * size
 
 
+def linear_map_plan(m, start: int, end: int, built=frozenset()) -> tuple[list, list[int], int]:
+    """What __create_pgd_mapping() needs for [start, end): the new PMD/PUD table keys (none
+    in m.lmap or `built`, none over boot RAM), the sections, and PTE table pages per section."""
+    blocks = not can_set_direct_map(m)
+    upper = [k for k in _upper_keys(m, start, end, blocks)
+             if k not in m.lmap and k not in built and not _boot_covers(m, *_span(m, k))]
+    secs = list(range((start >> m.page_shift) // m.pps, (end >> m.page_shift) // m.pps))
+    per_sec = 0 if blocks else m.arch.section_size // m.arch.linear_pte_span
+    return upper, secs, per_sec
+
+
+def linear_map_call(m, start: int, end: int, upper: list, secs: list[int], per_sec: int) -> tuple[str, str]:
+    """The (args, outcome) of the __create_pgd_mapping event."""
+    need = len(upper) + per_sec * len(secs)
+    mode = ("block mappings" if not can_set_direct_map(m) else
+            f"NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS (can_set_direct_map(): rodata={m.config.rodata})")
+    if not need:
+        return f"[{start:#x}-{end - 1:#x}], {mode}", "no new page-table pages"
+    return (f"[{start:#x}-{end - 1:#x}], {mode}",
+            f"{need} page-table pages ({format_size(need * m.page_size)}) from node {_pgtable_node(m)}: "
+            f"{per_sec * len(secs)} PTE tables, {len(upper)} PMD/PUD tables")
+
+
+def record_linear_map(m, tx, upper: list, secs: list[int], per_sec: int, runs, nid: int) -> None:
+    """The table pages in `runs` become the new PMD/PUD tables, then each section's PTE tables."""
+    pfns = _split(runs, [1] * len(upper) + [per_sec] * len(secs))
+    for key, chunk in zip(upper, pfns):
+        tx.journal.dict_set(m.lmap, key, (chunk[0][0], nid))
+    for sec, chunk in zip(secs, pfns[len(upper):]):
+        tx.journal.dict_set(m.lmap_pte, sec, tuple(chunk))
+
+
 def arch_add_linear_mapping(m, tx, start: int, end: int) -> None:
     """__create_pgd_mapping() for a hot-added range: take the table pages from the buddy."""
     if not charged(m):
         return
-    blocks = not can_set_direct_map(m)
-    upper = [k for k in _upper_keys(m, start, end, blocks)
-             if k not in m.lmap and not _boot_covers(m, *_span(m, k))]
-    secs = list(range((start >> m.page_shift) // m.pps, (end >> m.page_shift) // m.pps))
-    per_sec = 0 if blocks else m.arch.section_size // m.arch.linear_pte_span
+    upper, secs, per_sec = linear_map_plan(m, start, end)
     need = len(upper) + per_sec * len(secs)
-    mode = ("block mappings" if blocks else
-            f"NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS (can_set_direct_map(): rodata={m.config.rodata})")
     if not need:
-        tx.call("__create_pgd_mapping", f"[{start:#x}-{end - 1:#x}], {mode}", "no new page-table pages")
+        tx.call("__create_pgd_mapping", *linear_map_call(m, start, end, upper, secs, per_sec))
         return
     nid = _pgtable_node(m)
     runs = [] if should_fail(tx, "pgtable", need) else \
@@ -91,14 +117,8 @@ def arch_add_linear_mapping(m, tx, start: int, end: int) -> None:
             raise KernelBug("arch/arm64/mm/mmu.c", "__pgd_pgtable_alloc: BUG_ON(!ptr)", what)
         raise OpFailed("ENOMEM", what,
                        "__create_pgd_mapping: pgtable_alloc() failed, arch_add_memory returns -ENOMEM")
-    pfns = _split(runs, [1] * len(upper) + [per_sec] * len(secs))
-    for key, chunk in zip(upper, pfns):
-        tx.journal.dict_set(m.lmap, key, (chunk[0][0], nid))
-    for sec, chunk in zip(secs, pfns[len(upper):]):
-        tx.journal.dict_set(m.lmap_pte, sec, tuple(chunk))
-    tx.call("__create_pgd_mapping", f"[{start:#x}-{end - 1:#x}], {mode}",
-            f"{need} page-table pages ({format_size(need * m.page_size)}) from node {nid}: "
-            f"{per_sec * len(secs)} PTE tables, {len(upper)} PMD/PUD tables")
+    record_linear_map(m, tx, upper, secs, per_sec, runs, nid)
+    tx.call("__create_pgd_mapping", *linear_map_call(m, start, end, upper, secs, per_sec))
 
 
 def _split(runs, sizes: list[int]) -> list[list[tuple[int, int]]]:

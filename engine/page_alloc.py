@@ -316,10 +316,15 @@ def alloc_bulk(m, tx, zones, n: int, code: int, exclude=None, check_wmark=True,
     got = sum(b - a for a, b, _ in runs)
     if got < n and not partial:
         return []
+    take_runs(m, tx, runs, code)
+    return runs
+
+
+def take_runs(m, tx, runs, code: int) -> None:
+    """Mark free runs [(lo, hi, zone)] allocated as `code`, off their zones' free counts."""
     for a, b, z in runs:
         m.store.set_range(a, b, code, tx.journal)
         tx.add(z, "free", -(b - a))
-    return runs
 
 
 def free_range(m, tx, lo: int, hi: int) -> None:

@@ -74,7 +74,15 @@ def _scenarios():
         ("kmem", dict(block_size=128 * MiB), [_add(6 * GiB, via="kmem", memmap_on_memory=True),
                                                _add(2 * GiB, via="kmem", memmap_on_memory=False)],
          BLOCKS | SECTIONS),
-        ("arm64-4k", dict(arch="arm64-4k"), [_add(8 * GiB), _add(1 * GiB)], NONE),
+        # arm64: each block's linear map takes PTE (rodata=full) or PMD/PUD table pages
+        ("arm64-4k", dict(arch="arm64-4k"), MIXED_OPS, BLOCKS),
+        ("arm64-4k-rodata-on", dict(arch="arm64-4k", rodata="on"), MIXED_OPS, BLOCKS),
+        ("arm64-4k-6.8-two-nodes", dict(arch="arm64-4k", profile="6.8", nodes=two_nodes), two_node_ops, BLOCKS),
+        # the buddy runs dry inside a batch: the next block's linear map fails (-ENOMEM on
+        # 7.2, BUG() before)
+        ("enomem-arm64-4k-linear-map", dict(arch="arm64-4k"), _exhaust(3000) + [_add(64 * GiB)], BLOCKS),
+        ("bug-arm64-4k-linear-map", dict(arch="arm64-4k", profile="6.8"), _exhaust(3000) + [_add(64 * GiB)],
+         BLOCKS),
         ("arm64-4k-buddy", dict(arch="arm64-4k", memmap_on_memory=False), MIXED_OPS, SECTIONS),
         ("arm64-16k", dict(arch="arm64-16k"), [_add(8 * GiB), _add(32 * GiB, start=200 * GiB),
                                                _remove(200 * GiB, 16 * GiB), _add(2 * GiB)], SECTIONS),
