@@ -6,12 +6,14 @@
   fill     60 TiB added in 2 GiB DIMMs and onlined; target: <= 60 s wall, peak RSS <= 1 GiB
   big      one 60 TiB add in 128 MiB blocks; target: <= 20 s (and its peak RSS; then the first
            full blocks() read after it, time and peak RSS)
+  arches   one 1 TiB hot-add per architecture (x86_64 with memmap_on_memory on and off, arm64
+           4k/16k/64k, ppc64-radix-64k) with a 64 GiB node: wall time
   absent   one block added at the top of the physical space (x86_64, x86_64 la57, arm64-64k,
            ppc64-radix-64k); target: RSS growth independent of the address (near zero)
 
 Every figure is min/median/max over repeated runs; each heavy case runs in its own process so
 its peak RSS is its own. On the shared 2-core machine run one case at a time.
-Usage: python bench/bench_scale.py [ops|blocks|fill|big|absent ...] [--repeat N]
+Usage: python bench/bench_scale.py [ops|blocks|fill|big|arches|absent ...] [--repeat N]
 """
 
 from __future__ import annotations
@@ -127,6 +129,28 @@ def case_big(_repeat: int) -> dict:
             "then_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+TIB_ADDS = (("x86_64", {}), ("x86_64-memmap-off", {"memmap_on_memory": False}),
+            ("arm64-4k", {"arch": "arm64-4k"}), ("arm64-16k", {"arch": "arm64-16k"}),
+            ("arm64-64k", {"arch": "arm64-64k"}), ("ppc64-radix-64k", {"arch": "ppc64-radix-64k"}))
+
+
+def case_arches(repeat: int) -> dict:
+    """One 1 TiB hot-add per architecture (default block size, a 64 GiB node to take the
+    memmap and page tables from): the wall time of the add."""
+    from engine import Machine, MachineConfig, NodeConfig
+    out = {}
+    for name, kw in TIB_ADDS:
+        xs = []
+        for _ in range(repeat):
+            m = Machine(MachineConfig(nodes=(NodeConfig(0, 64 * GiB),), **kw))
+            t0 = time.perf_counter()
+            r = m.hot_add(TiB)
+            xs.append(time.perf_counter() - t0)
+            assert r.ok, r.summary()
+        out[name + "_s"] = _stats(xs, 1)
+    return out
+
+
 ABSENT_ARCHES = (("x86_64", False), ("x86_64", True), ("arm64-64k", False), ("ppc64-radix-64k", False))
 
 
@@ -163,8 +187,8 @@ def case_absent_one(_repeat: int, which: str = "0:top") -> dict:
 
 
 CASES = {"ops": case_ops, "blocks": case_blocks, "fill": case_fill, "big": case_big,
-         "absent": case_absent, "absent_one": case_absent_one}
-DEFAULT_REPEAT = {"ops": 21, "blocks": 5, "fill": 3, "big": 3, "absent": 3}
+         "arches": case_arches, "absent": case_absent, "absent_one": case_absent_one}
+DEFAULT_REPEAT = {"ops": 21, "blocks": 5, "fill": 3, "big": 3, "arches": 3, "absent": 3}
 PER_PROCESS = {"fill", "big", "absent"}      # one process per run: peak RSS is the run's own
 
 

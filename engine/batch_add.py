@@ -1,14 +1,17 @@
-"""Runs of identical memory blocks added at once (create_altmaps_and_memory_blocks, 6.8+).
+"""Runs of identical blocks and sections of a hot-add, done at once with the same effect.
 
-Adding 60 TiB in 128 MiB blocks runs the kernel's per-block loop half a million times, and
-each pass makes the same changes at another address: the block's sections become present,
-each section's memmap takes PMDs from the block's own altmap, the block device appears.
-Where a run of blocks is uniform (nothing there yet, the vmemmap page tables above them
-exist, no fault armed, an architecture that builds no linear-map tables per add) this module
-makes those changes for many blocks at once, with array writes and one undo record per kind
-of state, and records the same events. State, event trail, dmesg and undo are exactly those
-of the block-by-block path (tests/engine/test_batch_equivalence.py proves it on many
-configurations); a block that is not part of such a run takes that path.
+Adding 60 TiB in 128 MiB blocks runs the kernel's per-block loop (6.8+
+create_altmaps_and_memory_blocks()) half a million times, and each pass makes the same changes
+at another address: the block's linear map (arm64), its sections present, each section's
+memmap in PMDs from the block's own altmap, the block device. Without an altmap,
+arch_add_memory()'s loop of sparse_add_section() takes each section's memmap from the buddy,
+a PMD or a page at a time. Where a run is uniform (nothing there yet, the vmemmap page tables
+above it exist, no fault armed, x86 or arm64) this module makes those changes for many blocks
+or sections at once, with array writes and one undo record per kind of state; allocations
+take exactly the pages the one-at-a-time calls would take, in the same order; events are
+recorded as the loop records them. State, event trail, dmesg and undo equal those of the
+loop (tests/engine/test_batch_equivalence.py, over many configurations); whatever is not part
+of such a run, or where the buddy runs out, takes the loop.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def add_uniform_blocks(m, tx, nid: int, b_lo: int, hi: int, rid: int, mgid: int,
     span = pps * m.struct_page_size             # memmap bytes of one section
     pmd_pages = pmd // m.page_size
     if span % pmd or ppb % pmd_pages:
-        return 0                                # neighbouring sections share a PMD
+        return 0                                # sections share PMDs, or blocks split them
     ups = span // pmd
     tpl = block_template(pps, spb, ups, pmd_pages, free, m.store.dense_threshold)
     if tpl is None:
