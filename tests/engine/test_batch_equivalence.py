@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Machine, MachineConfig, NodeConfig, batch_add
+from engine import Machine, MachineConfig, NodeConfig, VirtioMemConfig, batch_add
 
 GiB, MiB = 1 << 30, 1 << 20
 
@@ -87,6 +87,12 @@ def _scenarios():
         ("arm64-16k", dict(arch="arm64-16k"), [_add(8 * GiB), _add(32 * GiB, start=200 * GiB),
                                                _remove(200 * GiB, 16 * GiB), _add(2 * GiB)], SECTIONS),
         ("arm64-64k", dict(arch="arm64-64k"), [_add(8 * GiB), _add(64 * GiB)], SECTIONS),
+        # virtio-mem plugs memory blocks with the memmap from the buddy (SBM and BBM)
+        ("virtio-mem-sbm", dict(block_size=128 * MiB, virtio_mem=(VirtioMemConfig("vmem0", 8 * GiB, block_size=2 * MiB),)),
+         [{"op": "resize", "device": "vmem0", "requested_size": 3 * GiB},
+          {"op": "resize", "device": "vmem0", "requested_size": 1 * GiB}], SECTIONS),
+        ("virtio-mem-bbm", dict(block_size=128 * MiB, virtio_mem=(VirtioMemConfig("vmem0", 8 * GiB, block_size=256 * MiB),)),
+         [{"op": "resize", "device": "vmem0", "requested_size": 6 * GiB}], SECTIONS),
         ("ppc64-radix-64k", dict(arch="ppc64-radix-64k", profile="7.2"), [_add(4 * GiB)], NONE),
         ("rfc-2017", dict(profile="rfc-2017", block_size=128 * MiB), [_add(4 * GiB)], NONE),
         ("fault-vmemmap", dict(block_size=128 * MiB),
