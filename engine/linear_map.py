@@ -153,7 +153,7 @@ def arch_remove_linear_mapping(m, tx, start: int, end: int) -> None:
             page_alloc.free_range(m, tx, a, b)
             freed += b - a
     n = m.secs.size
-    for key in [k for k in m.lmap if _overlaps(_span(m, k), start, end)]:
+    for key in _keys_over(m, start, end):
         lo, hi = _span(m, key)
         s0, s1 = min(n, (lo >> m.page_shift) // m.pps), min(n, -(-(hi >> m.page_shift) // m.pps))
         if s0 < s1 and np.any(m.secs.present[s0:s1]):
@@ -166,8 +166,13 @@ def arch_remove_linear_mapping(m, tx, start: int, end: int) -> None:
             f"free_empty_tables: {freed} page-table pages freed")
 
 
-def _overlaps(span: tuple[int, int], start: int, end: int) -> bool:
-    return span[0] < end and start < span[1]
+def _keys_over(m, start: int, end: int) -> list[tuple[str, int]]:
+    """The PMD/PUD table keys of m.lmap whose span meets [start, end), looked up by span
+    index (a removal costs its own range, not every table of the machine)."""
+    out = []
+    for level, size in (("pmd", m.arch.linear_pmd_span), ("pud", m.arch.linear_pud_span)):
+        out += [(level, i) for i in range(start // size, -(-end // size)) if (level, i) in m.lmap]
+    return out
 
 
 def linear_map_leaf_size(m, pa: int) -> int:
