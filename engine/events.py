@@ -39,10 +39,6 @@ class Trail:
             return
         self.events.append(Event(func, args, outcome, d))
 
-    def detailed(self, func: str) -> bool:
-        """Whether the next call of func still gets a line of its own (else only a count)."""
-        return self._counts.get(func, 0) < DETAIL_LIMIT
-
     def counting(self, func: str, depth: int) -> bool:
         """Whether calls of func at this depth are already only counted."""
         return (func, depth) in self._suppressed
