@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from rich.segment import Segment
@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from bridge.protocol import MachineView
 from tui.widgets.text_panel import set_virtual_size_quietly
 from tui.render import (
     MODES,
@@ -121,7 +122,7 @@ class PfnGrid(ScrollView, can_focus=True):
 
     def __init__(
         self,
-        machine: Any,
+        machine: MachineView | None,
         *,
         mode: str = "color",
         id: str | None = None,
@@ -173,11 +174,11 @@ class PfnGrid(ScrollView, can_focus=True):
     # -- public API ------------------------------------------------------------------
 
     @property
-    def machine(self) -> Any:
+    def machine(self) -> MachineView | None:
         return self._machine
 
     @machine.setter
-    def machine(self, machine: Any) -> None:
+    def machine(self, machine: MachineView | None) -> None:
         self._machine = machine
         self._sections = np.zeros(0, dtype=np.int64)
         self.refresh_from_machine()
