@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 
 def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
@@ -65,7 +64,7 @@ def build_app(args: argparse.Namespace):
                      settings=settings, playback=playback)
 
 
-def build_live_app(args: Any, settings, glyphs: str):
+def build_live_app(args: argparse.Namespace, settings, glyphs: str):
     """The app over a LiveMachine (--live [--sysroot DIR] [--interval S], or --attach ROOT for a
     `memmap-tui mount`); SystemExit(2) with one line when the root cannot be read."""
     from bridge.live import LiveError, LiveMachine
@@ -90,7 +89,7 @@ def build_live_app(args: Any, settings, glyphs: str):
                      glyphs=glyphs, settings=settings, live_interval=interval)
 
 
-def open_script(args: Any):
+def open_script(args: argparse.Namespace):
     """The Script of --scenario / --lesson, None without them; SystemExit(2) with one line on
     a missing or malformed file."""
     from tui.playback import ScriptError, load_script
@@ -122,7 +121,7 @@ def find_lesson(name: str):
     return str(matches[0]) if len(matches) == 1 else None
 
 
-def launch(args: Any) -> int:
+def launch(args: argparse.Namespace) -> int:
     app = build_app(args)
     mouse = not bool(args.no_mouse) and app.settings.mouse
     app.run(mouse=mouse)

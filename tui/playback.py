@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import OpResult
+from engine import Machine, MachineConfig, OpResult
 
 # op keys a step may carry besides the op's own arguments (engine.ops.NARRATION_KEYS)
 NARRATION = ("say", "expect", "wait")
@@ -26,7 +26,7 @@ class ScriptError(ValueError):
 class Script:
     """A scenario opened for playback: its machine config, title and steps."""
 
-    config: Any
+    config: MachineConfig
     title: str
     description: str
     steps: list[dict]
@@ -123,7 +123,7 @@ def _fmt_value(value: Any) -> str:
     return str(value)
 
 
-def expect_marks(step: dict, result: Any, before: Any, after: Any) -> list[tuple[bool, str]]:
+def expect_marks(step: dict, result: OpResult, before: dict | None, after: dict | None) -> list[tuple[bool, str]]:
     """One (held, words) line per fact of the step's `expect`: ✓ facts say what held, ✗ facts
     say what was found instead (engine.lessons.check_expect, asked one key at a time)."""
     from engine.lessons import check_expect
@@ -141,7 +141,7 @@ def expect_marks(step: dict, result: Any, before: Any, after: Any) -> list[tuple
     return marks
 
 
-def run_step(machine: Any, step: dict) -> tuple[Any, list[tuple[bool, str]]]:
+def run_step(machine: Machine, step: dict) -> tuple[OpResult, list[tuple[bool, str]]]:
     """Apply one step (worker thread): its result and its expect marks."""
     from engine.lessons import snapshot
 
@@ -152,7 +152,8 @@ def run_step(machine: Any, step: dict) -> tuple[Any, list[tuple[bool, str]]]:
     return result, marks
 
 
-def undo_to(machine: Any, length: int, config: Any = None) -> tuple[Any, int]:
+def undo_to(machine: Machine, length: int, config: MachineConfig | None = None
+            ) -> tuple[Machine, int]:
     """Take the machine back to `length` history entries (worker thread).
 
     Uses the engine's undo; should the undo stack be shorter than needed (its limit), a new
@@ -164,8 +165,6 @@ def undo_to(machine: Any, length: int, config: Any = None) -> tuple[Any, int]:
             break
         undone += 1
     if len(machine.history) > length:
-        from engine import Machine
-
         keep = [dict(op) for op in machine.history[:length]]
         undone += len(machine.history) - length
         machine = Machine(config if config is not None else machine.config)
@@ -182,7 +181,7 @@ class StepRecord:
     """A step that has been played."""
 
     index: int                       # 0-based index into script.steps
-    result: Any                      # the OpResult
+    result: OpResult
     marks: list[tuple[bool, str]]    # expect facts
     history_before: int              # len(machine.history) before the step (for going back)
     history_after: int
@@ -197,7 +196,7 @@ class Playback:
     done: list[StepRecord] = field(default_factory=list)
     waiting: bool = False            # the next step is a `wait` step shown to the student
     wait_history_before: int = 0     # len(history) when the wait began (going back undoes to it)
-    wait_before: Any = None          # snapshot before the student's next operation
+    wait_before: dict | None = None  # snapshot before the student's next operation
     show_hint: bool = False
     note: str = ""                   # one line about the last thing that happened
     note_good: bool | None = None    # colour of the note: True good, False bad, None neutral
@@ -237,7 +236,7 @@ class Playback:
         return _one_line((step.get("wait") or {}).get("prompt") or describe_step(step))
 
     # -- bookkeeping on the UI thread ----------------------------------------------------
-    def begin_wait(self, machine: Any) -> None:
+    def begin_wait(self, machine: Machine) -> None:
         from engine.lessons import snapshot
 
         step = self.next_step or {}
@@ -253,7 +252,7 @@ class Playback:
         self.wait_before = None
         self.show_hint = False
 
-    def record(self, result: Any, marks: list[tuple[bool, str]], history_before: int,
+    def record(self, result: OpResult, marks: list[tuple[bool, str]], history_before: int,
                history_after: int, by: str = "lesson") -> StepRecord:
         rec = StepRecord(self.position, result, marks, history_before, history_after, by)
         self.done.append(rec)
@@ -271,7 +270,7 @@ class Playback:
             self.note_good = False
         return rec
 
-    def student_op(self, machine: Any, op: dict, result: Any) -> bool:
+    def student_op(self, machine: Machine, op: dict, result: OpResult) -> bool:
         """The student's operation finished while a step waits: does it do what the step asks?
         If so the step is recorded (with its expect marks) and True is returned."""
         from engine.lessons import snapshot, wait_matches
@@ -292,7 +291,7 @@ class Playback:
         self.refresh_wait(machine)
         return False
 
-    def refresh_wait(self, machine: Any) -> None:
+    def refresh_wait(self, machine: Machine) -> None:
         """The machine changed while a step waits: its `expect` compares with the state now."""
         from engine.lessons import snapshot
 
@@ -318,7 +317,7 @@ class Playback:
             self.note = f"↶ step {rec.index + 1} taken back"
         self.note_good = None
 
-    def sync(self, machine: Any) -> None:
+    def sync(self, machine: Machine) -> None:
         """After a plain undo: forget the steps whose effect the machine no longer has."""
         length = len(machine.history)
         while self.done and length < self.done[-1].history_after:

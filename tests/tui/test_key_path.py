@@ -147,3 +147,38 @@ async def test_text_panel_repaints_only_the_lines_that_changed(monkeypatch):
         # a longer text changes the scroll height and repaints the panel
         panel.set_text([Text("pfn 0x3\nstate free\nholds struct pages\n"), tail])
         assert repainted[-1] == "all" and panel.virtual_size.height == 5
+
+
+def _cells(strip) -> list[tuple[str, object]]:
+    """A strip as one (character, style) per cell: segmentation does not matter."""
+    return [(ch, seg.style) for seg in strip for ch in seg.text]
+
+
+async def test_crosshair_drawn_over_a_plain_line_equals_the_line_drawn_with_it(ui, make_app):
+    from textual.strip import Strip
+
+    from tui.config import Settings
+
+    for mode in ("color", "glyph", "ascii"):
+        app = make_app(settings=Settings(crosshair=True), glyphs=mode)
+        async with app.run_test(size=SIZE) as pilot:
+            await ui.hot_add(pilot, app, "1G")
+            grid = app.main_screen.grid
+            for key in ("right", "right", "down", "left"):      # a few cursor columns
+                await pilot.press(key)
+                await pilot.pause()
+                layout = grid.layout_map
+                pos = layout.locate(grid.cursor_pfn)
+                top = round(grid.scroll_y)
+                checked = 0
+                for y in range(grid.size.height):
+                    line = top + y
+                    if line >= layout.total_lines or line == pos.line:
+                        continue
+                    drawn = grid.render_line(y)
+                    # the slow path: the whole line rendered with the crosshair's column
+                    whole = Strip(grid._line_segments(line, None, layout, (pos.col, False)))
+                    whole = whole.crop_extend(0, drawn.cell_length, grid._palette.blank)
+                    assert _cells(drawn) == _cells(whole), (mode, key, line)
+                    checked += 1
+                assert checked > 10

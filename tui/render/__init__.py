@@ -10,6 +10,7 @@ from .layout import CellPos, CellsLine, HeaderLine, Layout, zoom_levels
 from .palette import Palette, to_rich_color
 from .rows import (
     CellRow,
+    crosshair_cell,
     format_section_header,
     gutter_label,
     highlight_mask,
@@ -23,6 +24,6 @@ __all__ = [
     "ASCII_GLYPHS", "HALF_BLOCK", "MODES", "UNICODE_GLYPHS", "glyph_table", "legend",
     "CellPos", "CellsLine", "HeaderLine", "Layout", "zoom_levels",
     "Palette", "to_rich_color",
-    "CellRow", "format_section_header", "gutter_label", "highlight_mask", "merge_ranges",
+    "CellRow", "crosshair_cell", "format_section_header", "gutter_label", "highlight_mask", "merge_ranges",
     "render_cells", "render_header", "render_row",
 ]

@@ -93,6 +93,23 @@ def render_cells(
     return segments
 
 
+def crosshair_cell(upper: CellRow, lower: CellRow | None, col: int, *, mode: str,
+                   palette: Palette) -> Segment | None:
+    """The crosshair's cell of a line it crosses (not the cursor's line), as render_cells
+    draws it with `cross_col=col`: one Segment, or None where the line has no cell there.
+    Lets the grid draw a line once and move the crosshair over it (see PfnGrid)."""
+    if not 0 <= col < len(upper.codes):
+        return None
+    key = int(upper.keys(col + 1)[col])
+    if mode == "color" and lower is not None and col < len(lower.codes):
+        key |= int(lower.keys(col + 1)[col]) << LOWER_SHIFT
+    if not key:
+        return None
+    key |= CROSS
+    char, style = palette.cells(mode).get(key) or palette.cell(mode, key)
+    return Segment(char, style)
+
+
 def render_row(
     upper: CellRow,
     lower: CellRow | None = None,

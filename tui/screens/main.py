@@ -12,8 +12,6 @@ reads every block (the bar's layout, the counters) runs only after an operation.
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -21,8 +19,10 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from bridge.protocol import MachineView
 from tui.keys import make_bindings
 from tui.messages import BlockClicked
+from tui.playback import Playback
 from tui.widgets.counters import Counters
 from tui.widgets.event_log import EventLog
 from tui.widgets.inspector import Inspector
@@ -40,7 +40,7 @@ def grid_available() -> bool:
 class MainScreen(Screen):
     BINDINGS = make_bindings()
 
-    def __init__(self, machine: Any, *, mode: str = "color") -> None:
+    def __init__(self, machine: MachineView, *, mode: str = "color") -> None:
         super().__init__(id="main")
         self.machine = machine
         self.mode = mode
@@ -80,7 +80,7 @@ class MainScreen(Screen):
     def narration(self) -> Narration:
         return self.query_one("#narration", Narration)
 
-    def show_playback(self, playback: Any, keys: dict[str, str] | None = None) -> None:
+    def show_playback(self, playback: Playback | None, keys: dict[str, str] | None = None) -> None:
         """Draw the playback's position in the narration panel (None hides the panel)."""
         self.narration.show(playback, keys)
         self.set_class(playback is not None, "-playback")
@@ -93,7 +93,7 @@ class MainScreen(Screen):
     def cursor_pfn(self) -> int:
         return int(self.grid.cursor_pfn)
 
-    def show_machine(self, machine: Any, *, mark_changes: bool = True, new: bool = False) -> None:
+    def show_machine(self, machine: MachineView, *, mark_changes: bool = True, new: bool = False) -> None:
         """The machine changed (an operation, undo, or a whole new machine): redraw every panel,
         all in the same screen update."""
         with self.app.batch_update():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from rich.segment import Segment
@@ -25,10 +25,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from bridge.protocol import MachineView
 from tui.widgets.text_panel import set_virtual_size_quietly
 from tui.render import (
     MODES,
     CellRow,
+    crosshair_cell,
     CellsLine,
     HeaderLine,
     Layout,
@@ -121,7 +123,7 @@ class PfnGrid(ScrollView, can_focus=True):
 
     def __init__(
         self,
-        machine: Any,
+        machine: MachineView | None,
         *,
         mode: str = "color",
         id: str | None = None,
@@ -173,11 +175,11 @@ class PfnGrid(ScrollView, can_focus=True):
     # -- public API ------------------------------------------------------------------
 
     @property
-    def machine(self) -> Any:
+    def machine(self) -> MachineView | None:
         return self._machine
 
     @machine.setter
-    def machine(self, machine: Any) -> None:
+    def machine(self, machine: MachineView | None) -> None:
         self._machine = machine
         self._sections = np.zeros(0, dtype=np.int64)
         self.refresh_from_machine()
@@ -661,10 +663,32 @@ class PfnGrid(ScrollView, can_focus=True):
                per_cell, cursor, cross, self._epoch)
         strip = self._cache.get(key)
         if strip is None:
-            segments = self._line_segments(line, cursor, layout, cross)
-            strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self._palette.blank)
+            if cross is not None and not cross[1]:
+                # a line the crosshair's column crosses: the line as drawn without it, with
+                # one cell replaced (a sideways key then redraws a cell per line, not lines)
+                plain = self._strip_for_line(line, (scroll_x, 0, width, None), layout)
+                strip = self._cross_over(plain, line, cross[0], scroll_x, layout)
+            else:
+                segments = self._line_segments(line, cursor, layout, cross)
+                strip = Strip(segments).crop_extend(scroll_x, scroll_x + width,
+                                                    self._palette.blank)
             self._cache[key] = strip
         return strip
+
+    def _cross_over(self, plain: Strip, line: int, col: int, scroll_x: int,
+                    layout: Layout) -> Strip:
+        """`plain` (a line without the crosshair) with the crosshair's cell at column `col`."""
+        info = layout.line_info(line)
+        x = self._gutter_digits + 1 + col - scroll_x
+        if not isinstance(info, CellsLine) or not 0 <= x < plain.cell_length:
+            return plain
+        rows = self._cell_rows(info, line, layout.per_cell)
+        cell = crosshair_cell(rows[0], rows[1] if len(rows) > 1 else None, col,
+                              mode=self._mode, palette=self._palette)
+        if cell is None:
+            return plain
+        return Strip.join([plain.crop(0, x), Strip([cell], 1),
+                           plain.crop(x + 1, plain.cell_length)])
 
     def _line_segments(self, line: int, cursor: tuple[int, int] | None,
                        layout: Layout | None = None,
