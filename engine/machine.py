@@ -366,16 +366,17 @@ class Machine:
             hook(what, prog[0], max(prog[1], prog[0]))
 
     def tick_many(self, what: str, n: int) -> None:
-        """n units of a long loop done at once (a batch of sections): the hook hears the count
-        if it passed a multiple of 16, as n calls of `tick` would have told it."""
+        """n units of a long loop done at once (a batch of sections): the hook hears what n
+        calls of `tick` would have told it, at every 16th unit."""
         hook = self.progress_hook
         if hook is None or n <= 0:
             return
         prog = self._progress
-        before = prog[0]
-        prog[0] += n
-        if (before >> 4) != (prog[0] >> 4):
-            hook(what, prog[0], max(prog[1], prog[0]))
+        end = prog[0] + n
+        for done in range((prog[0] | 15) + 1, end + 1, 16):
+            prog[0] = done
+            hook(what, done, max(prog[1], done))
+        prog[0] = end
 
     def _estimate_work(self, name: str, args: dict) -> int:
         """How many tick units an operation will take, for the progress display (an estimate:

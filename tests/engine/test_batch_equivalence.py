@@ -1,9 +1,9 @@
 """Blocks added in batches (engine.batch_add) leave the machine exactly as block by block.
 
 Every scenario runs twice, with the batched path off and on: each operation must give the same
-result (events, dmesg, errors, created blocks, changed ranges), the same machine fingerprint
-and the same container sizes and key order, and its undo and redo must restore the same
-fingerprints. Scenarios where batching applies also check that it did run.
+result (events, dmesg, errors, created blocks, changed ranges), the same machine fingerprint,
+the same container sizes and key order and the same progress-hook calls, and its undo and redo
+must restore the same fingerprints. Scenarios where batching applies also check that it did run.
 """
 
 from __future__ import annotations
@@ -157,9 +157,13 @@ def _run(cfg: dict, ops: list[dict], enabled: bool, monkeypatch) -> tuple[list, 
     for op in ops:
         op = _resolve(m, op)
         before = m.fingerprint()
+        heard = []
+        m.progress_hook = lambda what, done, total: heard.append((what, done, total))
         res = m.apply(op)
+        m.progress_hook = None
         after = m.fingerprint()
-        step = [res.as_dict(), res.events, after, _shape(m)]
+        # the progress hook hears the same steps and counts
+        step = [res.as_dict(), res.events, after, _shape(m), heard]
         if res.ok or res.left_behind:
             assert m.undo()
             assert m.fingerprint() == before, f"undo of {res.summary()} is not exact"
