@@ -210,7 +210,7 @@ def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
     for k in range(n):
         base, uk = b_lo + k * ppb, u0 + k * per_block
         vmap.update({("pmd", uk + r): (base + off, nid, "altmap") for r, off in enumerate(tpl.units)})
-    j.record(_drop_keys, vmap, "pmd", u0, u1)
+    j.record_rows(u1 - u0, _drop_keys, vmap, "pmd", u0, u1)
     pmd_table, _ = _spans(m)
     per_table = pmd_table // m.arch.pmd_size
     for t in range(u0 // per_table, (u1 - 1) // per_table + 1):
@@ -225,7 +225,7 @@ def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
         am = VmemAltmap(base, base + ppb - 1, free)
         am.alloc, am.align = tpl.alloc, tpl.align
         m.altmaps[b0 + k] = am
-    j.record(_drop_keys, m.altmaps, None, b0, b0 + n)
+    j.record_rows(n, _drop_keys, m.altmaps, None, b0, b0 + n)
     m.blks.set_rows(b0, b0 + n, {"exists": True, "online": False, "node": nid, "zone": -1,
                                  "res": rid, "nr_vmemmap": free, "boot": False, "group": mgid}, j)
     tx.created_blocks.extend(range(b0, b0 + n))
@@ -388,7 +388,7 @@ def _add_buddy_run(m, tx, nid: int, s0: int, ends: list[int], ups: int, unit: in
             if offnode is None and z.node != nid and m.distance(z.node, nid) > 10:
                 offnode = (z.node, idx)
         children[key] = children.get(key, 0) + 1
-    j.record(_drop_keys, vmap, kind, s0 * ups, s1 * ups)
+    j.record_rows((s1 - s0) * ups, _drop_keys, vmap, kind, s0 * ups, s1 * ups)
     for key, added in children.items():
         pfn, node, src, count = pt[key]
         j.dict_set(pt, key, (pfn, node, src, count + added))

@@ -15,14 +15,27 @@ import numpy as np
 _MISSING = object()
 
 
+# a rollback reports progress every this many units (an entry, or a row of a batched record)
+PROGRESS_UNITS = 4096
+
+
 class Journal:
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "_rows")
 
     def __init__(self) -> None:
         self.entries: list[tuple[Callable[..., Any], tuple]] = []
+        # entry index -> rows it undoes, for the records of batches (engine.batch_add)
+        self._rows: dict[int, int] = {}
 
     def record(self, fn: Callable[..., Any], *args: Any) -> None:
         """Remember a call that undoes the change about to be made."""
+        self.entries.append((fn, args))
+
+    def record_rows(self, rows: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Like `record`, for one call that undoes a batch of `rows` rows (sections, blocks,
+        mappings): a rollback's progress counts it as that many units of work."""
+        if rows > 1:
+            self._rows[len(self.entries)] = rows
         self.entries.append((fn, args))
 
     def set_attr(self, obj: Any, name: str, value: Any) -> None:
@@ -61,18 +74,31 @@ class Journal:
 
     def rollback(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Undo every recorded change, newest first. `progress(done, total)` is called every
-        few thousand entries (a long undo shows progress); it must not raise."""
-        entries = self.entries
-        total = len(entries)
+        few thousand units (entries, or rows of batched records: a long undo shows progress)
+        and once at the end; it must not raise."""
+        entries, rows = self.entries, self._rows
+        total = len(entries) + sum(rows.values()) - len(rows)
         done = 0
         # popped one by one: each record is freed as it is undone, not a million at the end
         # in one call that holds the interpreter for ~200 ms
         while entries:
             fn, args = entries.pop()
             fn(*args)
-            done += 1
-            if progress is not None and (done & 4095) == 0:
+            before = done
+            done += rows.pop(len(entries), 1) if rows else 1
+            if progress is not None and before // PROGRESS_UNITS != done // PROGRESS_UNITS:
                 progress(done, total)
+        if progress is not None and total % PROGRESS_UNITS:
+            progress(done, total)
+
+    def rollback_to(self, mark: int) -> None:
+        """Undo the changes recorded after `mark` (a length of the journal), newest first."""
+        entries, rows = self.entries, self._rows
+        while len(entries) > mark:
+            fn, args = entries.pop()
+            fn(*args)
+            if rows:
+                rows.pop(len(entries), None)
 
     def __len__(self) -> int:
         return len(self.entries)

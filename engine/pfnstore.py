@@ -177,7 +177,7 @@ class PfnStore:
         if self.touched is not None:
             self.touched.append((s0 * self.pps, s1 * self.pps))
         self._flat = None
-        journal.record(self._restore_sections, s0, *self._take_sections(s0, s1))
+        journal.record_rows(s1 - s0, self._restore_sections, s0, *self._take_sections(s0, s1))
         self.sec_code[s0:s1] = np.tile(codes, reps)
         mixed = [(k, d) for k, d in enumerate(details) if d is not None]
         if mixed:

@@ -64,10 +64,7 @@ class Tx:
         return len(self.journal)
 
     def rollback_to(self, mark: int) -> None:
-        entries = self.journal.entries
-        while len(entries) > mark:
-            fn, args = entries.pop()
-            fn(*args)
+        self.journal.rollback_to(mark)
 
     def nest(self):
         return self.trail.nest()
@@ -152,7 +149,7 @@ class Columns:
     def set_rows(self, lo: int, hi: int, values: dict, journal: Journal) -> None:
         """Set several columns over rows [lo, hi) to one value each, with a single undo record."""
         old = {k: getattr(self, k)[lo:hi].copy() for k in values}
-        journal.record(self._restore_rows, lo, hi, old)
+        journal.record_rows(hi - lo, self._restore_rows, lo, hi, old)
         for k, v in values.items():
             getattr(self, k)[lo:hi] = v
 

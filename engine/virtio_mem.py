@@ -316,10 +316,7 @@ def sbm_unplug_sb(m, tx, vm, mb: int, sb: int, count: int) -> None:
 # Linux side: adding, removing, fake-onlining and fake-offlining memory
 # ==========================================================================================
 def _rollback_to(tx, mark: int) -> None:
-    entries = tx.journal.entries
-    while len(entries) > mark:
-        fn, args = entries.pop()
-        fn(*args)
+    tx.journal.rollback_to(mark)
 
 
 def _attempt(tx, fn, *args):

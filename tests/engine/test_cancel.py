@@ -86,3 +86,23 @@ def test_changed_ranges_cover_an_allocation():
     assert len(res.changed) == 1
     assert int((states == CODE["unmovable"]).sum()) == 100
     assert res.as_dict()["changed"] == [list(r) for r in res.changed]
+
+
+def test_undo_of_a_batched_add_reports_progress_by_rows():
+    # a 1 TiB add is a few dozen batch records; each counts the rows it restores, so the
+    # undo still reports progress as it goes, and once more at its end
+    m = _machine()
+    res = m.hot_add("1T")
+    assert res.ok
+    sections = (1 << 40) // m.geometry.section_size
+    seen = []
+    m.progress_hook = lambda what, done, total: seen.append((what, done, total))
+    assert m.undo()
+    total = seen[-1][2]
+    # sections present, their store codes, their PMD mappings, the altmaps, the devices
+    assert total >= 5 * sections
+    assert [d for _, d, _ in seen] == sorted({d for _, d, _ in seen})
+    assert {t for _, _, t in seen} == {total}
+    assert seen[-1][1] == total
+    assert len(seen) == total // 4096 + (1 if total % 4096 else 0)
+    assert {w for w, _, _ in seen} == {"undo hot_add"}
