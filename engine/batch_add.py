@@ -211,14 +211,8 @@ def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
         base, uk = b_lo + k * ppb, u0 + k * per_block
         vmap.update({("pmd", uk + r): (base + off, nid, "altmap") for r, off in enumerate(tpl.units)})
     j.record_rows(u1 - u0, _drop_keys, vmap, "pmd", u0, u1)
-    pmd_table, _ = _spans(m)
-    per_table = pmd_table // m.arch.pmd_size
-    for t in range(u0 // per_table, (u1 - 1) // per_table + 1):
-        pfn, node, src, children = m.ptables[("pmd", t)]
-        added = min(u1, (t + 1) * per_table) - max(u0, t * per_table)
-        j.dict_set(m.ptables, ("pmd", t), (pfn, node, src, children + added))
-    if m.profile.has_nr_memmap_vmstat:
-        tx.add(m.counters, "nr_memmap_pages", sparse.memmap_pages_per_section(m) * (s1 - s0))
+    count_pmd_entries(m, tx, u0, u1, +1)
+    count_memmap_pages(m, tx, s1 - s0)
 
     for k in range(n):
         base = b_lo + k * ppb
@@ -231,6 +225,23 @@ def _add_run(m, tx, nid: int, b_lo: int, n: int, rid: int, mgid: int, free: int,
     tx.created_blocks.extend(range(b0, b0 + n))
     _events(m, tx.trail, nid, b_lo, n, free, tpl, ups, lm)
     m.tick_many("sparse_add_section", s1 - s0)
+
+
+def count_pmd_entries(m, tx, u0: int, u1: int, sign: int) -> None:
+    """_child() of the vmemmap PMD leaves [u0, u1) set (+1) or cleared (-1): each PMD table's
+    count of entries, one journal record per table."""
+    pmd_table, _ = _spans(m)
+    per_table = pmd_table // m.arch.pmd_size
+    for t in range(u0 // per_table, (u1 - 1) // per_table + 1):
+        pfn, node, src, children = m.ptables[("pmd", t)]
+        n = min(u1, (t + 1) * per_table) - max(u0, t * per_table)
+        tx.journal.dict_set(m.ptables, ("pmd", t), (pfn, node, src, children + sign * n))
+
+
+def count_memmap_pages(m, tx, sections: int) -> None:
+    """nr_memmap_pages (6.11+) of sections added (> 0) or removed (< 0)."""
+    if m.profile.has_nr_memmap_vmstat:
+        tx.add(m.counters, "nr_memmap_pages", sparse.memmap_pages_per_section(m) * sections)
 
 
 def _drop_keys(d: dict, kind: str | None, lo: int, hi: int) -> None:
@@ -395,8 +406,7 @@ def _add_buddy_run(m, tx, nid: int, s0: int, ends: list[int], ups: int, unit: in
     if offnode is not None:
         node, u = offnode
         vmemmap_verify(m, tx, node, nid, u * unit, (u + 1) * unit)
-    if m.profile.has_nr_memmap_vmstat:
-        tx.add(m.counters, "nr_memmap_pages", sparse.memmap_pages_per_section(m) * n)
+    count_memmap_pages(m, tx, n)
     _buddy_events(m, tx.trail, nid, s0, ends, requests, seq)
     m.tick_many("sparse_add_section", n)
 

@@ -8,7 +8,7 @@ from . import states as S
 from .errors import KernelBug, OpFailed
 from .arch import arch_get_mappable_range
 from .model import ZONE_MOVABLE, ZONE_NORMAL, Resource, VmemAltmap, Zone
-from . import batch_add, linear_map, sparse
+from . import batch_add, batch_remove, linear_map, sparse
 from .fault_inject import should_fail
 
 # callers that register a static memory group for the whole device (MHP_NID_IS_MGID)
@@ -646,8 +646,15 @@ def try_remove_memory(m, tx, start: int, size: int, caller: str = "remove_memory
         if per_block:
             # remove_memory_blocks_and_altmaps(): per block; the devices go in one sweep
             remove_memory_block_devices(m, tx, lo, hi)
-            for b in blocks:
+            b = blocks.start
+            while b < blocks.stop:
+                # runs of identical blocks go in batches, with the same effect as one by one
+                batched = batch_remove.remove_uniform_blocks(m, tx, b, blocks.stop)
+                if batched:
+                    b += batched
+                    continue
                 remove_block_and_altmap(m, tx, b * m.ppb, devices=False)
+                b += 1
         else:
             remove_memory_block_devices(m, tx, lo, hi)
             arch_remove_memory(m, tx, lo, hi)

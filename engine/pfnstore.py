@@ -198,7 +198,9 @@ class PfnStore:
         for s in range(a, a + len(old_codes)):
             self.detail.pop(s, None)
         self.sec_code[a: a + len(old_codes)] = old_codes
-        self.detail.update(old_details)
+        # highest first, as undoing the sections one by one puts their details back
+        for s in sorted(old_details, reverse=True):
+            self.detail[s] = old_details[s]
 
     def encode_section(self, dense: np.ndarray):
         """(section code, detail) of one section given as one code per pfn, as stored."""

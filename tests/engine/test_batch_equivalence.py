@@ -1,4 +1,5 @@
-"""Blocks added in batches (engine.batch_add) leave the machine exactly as block by block.
+"""Blocks added or removed in batches (engine.batch_add, engine.batch_remove) leave the machine
+exactly as block by block.
 
 Every scenario runs twice, with the batched path off and on: each operation must give the same
 result (events, dmesg, errors, created blocks, changed ranges), the same machine fingerprint,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Machine, MachineConfig, NodeConfig, VirtioMemConfig, batch_add
+from engine import Machine, MachineConfig, NodeConfig, VirtioMemConfig, batch_add, batch_remove
 
 GiB, MiB = 1 << 30, 1 << 20
 
@@ -37,6 +38,10 @@ MIXED_OPS = [
     _add(2 * GiB, start=8 * GiB),                     # into the hole again
     _add(6 * GiB, via="driver", node=0),
     _add(1 << 50),                                    # refused: outside the pluggable range
+    {"op": "online", "block": ("at", 50 * GiB), "type": "online_movable"},
+    {"op": "offline", "block": ("at", 50 * GiB)},
+    # removed again: the last block of the table past 64 GiB frees it (block by block)
+    {"op": "eject", "start": 42 * GiB, "size": 72 * GiB},
 ]
 
 
@@ -46,7 +51,7 @@ def _exhaust(leave: int) -> list[dict]:
             for z in ("DMA32", "Normal", "DMA")]
 
 
-BLOCKS, SECTIONS, NONE = {"blocks"}, {"sections"}, set()
+BLOCKS, SECTIONS, REMOVALS, NONE = {"blocks"}, {"sections"}, {"removals"}, set()
 
 
 def _scenarios():
@@ -62,10 +67,10 @@ def _scenarios():
                 # adds of several blocks take the memmap from the buddy (batches of sections)
                 out.append((f"x86_64-{profile}-{mmoo}-{bs >> 20}M",
                             dict(profile=profile, memmap_on_memory=mmoo, block_size=bs), MIXED_OPS,
-                            BLOCKS if profile != "6.1" and mmoo is not False else SECTIONS))
+                            BLOCKS | REMOVALS if profile != "6.1" and mmoo is not False else SECTIONS))
     two_node_ops = [_add(6 * GiB, node=1), _add(4 * GiB, node=0), _remove(None, 2 * GiB), _add(70 * GiB, node=1)]
     out += [
-        ("two-nodes", dict(block_size=128 * MiB, nodes=two_nodes), two_node_ops, BLOCKS),
+        ("two-nodes", dict(block_size=128 * MiB, nodes=two_nodes), two_node_ops, BLOCKS | REMOVALS),
         # node 1 has no memory: its memmap comes from node 0 ("potential offnode page_structs")
         ("two-nodes-buddy", dict(block_size=128 * MiB, nodes=two_nodes, memmap_on_memory=False),
          two_node_ops, SECTIONS),
@@ -117,12 +122,15 @@ def _scenarios():
 
 SCENARIOS = _scenarios()
 _REAL_ADD_RUN, _REAL_ADD_BUDDY_RUN = batch_add._add_run, batch_add._add_buddy_run
+_REAL_REMOVE_RUN = batch_remove._remove_run
 
 
 def _resolve(m: Machine, op: dict) -> dict:
     op = dict(op)
     if op.get("block") == "first-new":
         op["block"] = min(b["id"] for b in m.blocks() if not b["boot"])
+    if isinstance(op.get("block"), tuple):
+        op["block"] = op["block"][1] // m.block_size
     if isinstance(op.get("pages"), tuple):
         z = next(z for z in m.node_zones(op["node"]) if z.name == op["zone"])
         op["pages"] = max(1, z.free - z.wmark_min - op["pages"][1])
@@ -149,9 +157,15 @@ def _run(cfg: dict, ops: list[dict], enabled: bool, monkeypatch) -> tuple[list, 
         batched.add("sections")
         return _REAL_ADD_BUDDY_RUN(*args)
 
+    def removals(*args):
+        batched.add("removals")
+        return _REAL_REMOVE_RUN(*args)
+
     monkeypatch.setattr(batch_add, "ENABLED", enabled)
+    monkeypatch.setattr(batch_remove, "ENABLED", enabled)
     monkeypatch.setattr(batch_add, "_add_run", blocks)
     monkeypatch.setattr(batch_add, "_add_buddy_run", sections)
+    monkeypatch.setattr(batch_remove, "_remove_run", removals)
     m = Machine(MachineConfig(**cfg))
     out = []
     for op in ops:
@@ -189,10 +203,10 @@ def test_batched_add_equals_block_by_block(name, cfg, ops, batches, monkeypatch)
 
 def test_small_batches_equal_block_by_block(monkeypatch):
     """Batches of a few blocks: the detail limit of the events and the page-table boundary
-    fall inside and between batches."""
+    fall inside and between batches (adds and removals)."""
     monkeypatch.setattr(batch_add, "CHUNK_SECTIONS", 7)
     cfg = dict(block_size=128 * MiB, memmap_on_memory="force")
     ref, _ = _run(cfg, MIXED_OPS, False, monkeypatch)
     got, batched = _run(cfg, MIXED_OPS, True, monkeypatch)
     assert got == ref
-    assert batched == {"blocks"}
+    assert batched == {"blocks", "removals"}
