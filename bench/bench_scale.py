@@ -5,7 +5,7 @@
   blocks   a full m.blocks() read at 1K, 8K and 30K blocks; target: cost per block flat (O(blocks))
   fill     60 TiB added in 2 GiB DIMMs and onlined; target: <= 60 s wall, peak RSS <= 1 GiB
   big      one 60 TiB add in 128 MiB blocks; target: <= 20 s (and its peak RSS; then the first
-           full blocks() read after it, time and peak RSS)
+           full blocks() read after it, time and peak RSS, and the removal of the 60 TiB)
   arches   one 1 TiB hot-add per architecture (x86_64 with memmap_on_memory on and off, arm64
            4k/16k/64k, ppc64-radix-64k) with a 64 GiB node: wall time
   absent   one block added at the top of the physical space (x86_64, x86_64 la57, arm64-64k,
@@ -124,9 +124,13 @@ def case_big(_repeat: int) -> dict:
     t2 = time.perf_counter()
     n = len(m.blocks()) - m.nboot_blocks
     t3 = time.perf_counter()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t4 = time.perf_counter()
+    gone = m.remove(r.args["start"], 60 * TiB)
+    t5 = time.perf_counter()
+    assert gone.ok, gone.summary()
     return {"add_s": t1 - t0, "add_cpu_s": c1 - c0, "blocks": n, "peak_rss_mib": add_rss,
-            "then_blocks_read_s": t3 - t2,
-            "then_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "then_blocks_read_s": t3 - t2, "then_peak_rss_mib": rss, "then_remove_s": t5 - t4}
 
 
 TIB_ADDS = (("x86_64", {}), ("x86_64-memmap-off", {"memmap_on_memory": False}),
