@@ -27,6 +27,7 @@ from tui.messages import (MachineReplaced, OpApplied, OpCancelled, OpCrashed, Op
                           RangeApplied, Undone)
 from tui.playback import Playback
 from tui.playback_control import PLAYBACK_ACTIONS, PlaybackControl
+from tui.collector import IdleCollector
 from tui.runner import EngineRunner, freeze_long_lived
 from tui.screens.main import MainScreen
 from tui.textual_compat import command_palette_class, guard_option_list_races
@@ -61,6 +62,7 @@ class MemmapApp(LiveView, MachineActions, PlaybackControl, JobHost, ThemedApp):
         self.live_interval = live_interval
         self.mode = auto_glyphs(glyphs if glyphs not in (None, "auto") else self.settings.glyphs)
         self.runner = EngineRunner(self)
+        self.collector = IdleCollector()
         self.startup_steps = list(steps or [])
         self.startup_notes = list(notes or [])
         self.requested_theme = theme or self.settings.theme
@@ -93,6 +95,7 @@ class MemmapApp(LiveView, MachineActions, PlaybackControl, JobHost, ThemedApp):
             self.machine.prepare_reads()
             freeze_long_lived()
         await self.push_screen(MainScreen(self.machine, mode=self.mode))
+        self.start_idle_collector()
         if not self.apply_theme(self.requested_theme) and self.requested_theme:
             self.apply_theme(None)
         main = self.main_screen

@@ -12,9 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from textual.app import App
+from textual.events import Event, Key, MouseDown, MouseScrollDown, MouseScrollUp
 from textual.message import Message
 
 from engine import Machine
+from tui.collector import CHECK_EVERY, IdleCollector
 from tui.formatting import one_line
 from tui.messages import OpCrashed, Progress
 from tui.runner import EngineRunner
@@ -29,10 +31,25 @@ class JobHost(_AppBase):
     """Runs engine jobs through the app's one EngineRunner (see the module docstring)."""
 
     runner: EngineRunner
+    collector: IdleCollector
 
     @property
     def busy(self) -> bool:
         return self.runner.busy
+
+    # -- the cyclic garbage collector runs while nobody types (tui/collector.py) -----------
+    def start_idle_collector(self) -> None:
+        """From mount on, collect only when idle; the collector is restored at unmount."""
+        self.collector.start()
+        self.set_interval(CHECK_EVERY, lambda: self.collector.tick(self.runner.busy))
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
+
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, (Key, MouseDown, MouseScrollDown, MouseScrollUp)):
+            self.collector.activity()
+        await super().on_event(event)
 
     def job_machines(self) -> Sequence[Machine]:
         """The machines a job may change (each gets the progress hook while it runs)."""

@@ -32,6 +32,7 @@ from textual.widgets import Footer, Static
 
 from engine import Cancelled, Machine, MachineConfig, OpResult
 from tui.formatting import human_bytes
+from tui.collector import IdleCollector
 from tui.job_host import JobHost
 from tui.keys import ActionSpec
 from tui.messages import BlockClicked, OpCancelled, OpCrashed
@@ -487,6 +488,7 @@ class CompareApp(JobHost, ThemedApp):
         self.mode = auto_glyphs(glyphs)
         self.requested_theme = theme
         self.runner = EngineRunner(self)
+        self.collector = IdleCollector()
         # steps still to apply on their own (--step N): one job each, so esc stops between them
         self.pending_steps = max(0, min(int(start_step or 0), script.n))
 
@@ -506,6 +508,7 @@ class CompareApp(JobHost, ThemedApp):
 
     async def on_mount(self) -> None:
         await self.push_screen(CompareScreen(self.script, self.sides, mode=self.mode))
+        self.start_idle_collector()
         if not self.apply_theme(self.requested_theme) and self.requested_theme:
             self.apply_theme(None)
         self.refresh_status()
