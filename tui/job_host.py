@@ -14,14 +14,17 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.events import Event, Key, MouseDown, MouseScrollDown, MouseScrollUp
 from textual.message import Message
+from textual.timer import Timer
 
 from engine import Machine
 from tui.collector import CHECK_EVERY, IdleCollector
 from tui.formatting import one_line
 from tui.messages import OpCrashed, Progress
 from tui.runner import EngineRunner
-from tui.screens.progress import SHOW_AFTER, ProgressScreen
+from tui.screens.progress import ProgressScreen
 from tui.widgets.event_log import EventLog
+
+STATUS_TICK = 0.1       # seconds between repaints of the status line while a job runs
 
 
 _AppBase = App if TYPE_CHECKING else object
@@ -32,6 +35,7 @@ class JobHost(_AppBase):
 
     runner: EngineRunner
     collector: IdleCollector
+    _status_clock: Timer | None = None
 
     @property
     def busy(self) -> bool:
@@ -65,15 +69,12 @@ class JobHost(_AppBase):
                         severity="warning", markup=False)
             return False
         self.refresh_status()
-        started = self.runner.started
-        self.set_timer(SHOW_AFTER, lambda: self._show_progress(started))
+        if not isinstance(self.screen, ProgressScreen):
+            self.push_screen(ProgressScreen(self.runner))
+        # the status line's clock ticks while the job runs, whatever the engine reports: a
+        # stretch without progress calls (building the read caches of a TiB) still shows life
+        self._status_clock = self.set_interval(STATUS_TICK, self.refresh_status)
         return True
-
-    def _show_progress(self, started: float) -> None:
-        runner = self.runner
-        if runner.busy and runner.started == started and not isinstance(self.screen,
-                                                                           ProgressScreen):
-            self.push_screen(ProgressScreen(runner))
 
     def action_cancel_job(self) -> None:
         """esc while a job runs (before its progress display shows): cancel it."""
@@ -83,6 +84,9 @@ class JobHost(_AppBase):
     def job_done(self) -> None:
         """A job's outcome arrived: the runner is free; its progress display goes."""
         self.runner.finished()
+        if self._status_clock is not None:
+            self._status_clock.stop()
+            self._status_clock = None
         if isinstance(self.screen, ProgressScreen):
             self.pop_screen()
         self.refresh_status()

@@ -66,8 +66,12 @@ class EngineRunner:
         self.started = time.perf_counter()
         self.step, self.done, self.total = "", 0, 0
         self._cancel.clear()
-        self.app.run_worker(lambda: self._run(label, list(machines), job), name=label,
-                            group="engine", thread=True, exclusive=True, exit_on_error=False)
+        # the worker starts once the screen has drawn the key's own change (the dialog gone,
+        # "▶ running" in the status line) at full speed, not in a race for the interpreter
+        self.app.call_after_refresh(
+            lambda: self.app.run_worker(lambda: self._run(label, list(machines), job), name=label,
+                                        group="engine", thread=True, exclusive=True,
+                                        exit_on_error=False))
         return True
 
     def cancel(self) -> bool:
@@ -131,7 +135,8 @@ class EngineRunner:
         cancels" ("" when idle)."""
         if not self.busy:
             return ""
-        return job_words(self.label, self.step, self.done, self.total, self.cancelling)
+        return job_words(self.label, self.step, self.done, self.total, self.cancelling,
+                         self.elapsed())
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started if self.busy else 0.0
@@ -145,11 +150,15 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-def job_words(label: str, step: str, done: int, total: int, cancelling: bool) -> str:
-    """A running job in one line (pure): its label, kernel step and count, and how to stop it."""
+def job_words(label: str, step: str, done: int, total: int, cancelling: bool,
+              elapsed: float | None = None) -> str:
+    """A running job in one line (pure): its label, kernel step and count, the time so far,
+    and how to stop it."""
     words = label
     if step:
         words += f": {step}"
         if total > 0:
             words += f" {done:,} of {total:,}"
+    if elapsed is not None:
+        words += f" · {elapsed:.1f} s"
     return words + (" · cancelling, rolling back" if cancelling else " · esc cancels")

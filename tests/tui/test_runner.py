@@ -205,19 +205,18 @@ async def test_dialogs_remember_the_last_answer(ui, make_app):
         assert app.screen.query_one("#value", Input).value == "block 33"
 
 
-async def test_status_line_shows_step_and_count_and_esc_cancels_before_the_dialog(
-        ui, make_app, monkeypatch):
+async def test_status_line_shows_step_count_and_time_and_esc_cancels(ui, make_app, monkeypatch):
     slow_hook(monkeypatch, 0.04)
     seen, hook = recorder()
     app = make_app()
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         before = app.machine.fingerprint()
         await start_add(pilot, app, "256G")
+        # the progress display is pushed at once: keys go to it, not to the machine
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         await ui.wait_for(pilot, lambda: app.runner.total > 0)
-        # the progress dialog waits SHOW_AFTER; the status line has the step and count now
-        assert isinstance(app.screen, MainScreen)
         status = app.main_screen.query_one("#status").render().plain
-        assert "hot_add" in status and " of " in status and "esc cancels" in status
+        assert "hot_add" in status and " of " in status and " s · esc cancels" in status
         await pilot.press("escape")
         await ui.settle(pilot, app)
         assert app.machine.fingerprint() == before
@@ -226,12 +225,29 @@ async def test_status_line_shows_step_and_count_and_esc_cancels_before_the_dialo
     assert kinds(seen, OpApplied) == []
 
 
+async def test_a_quick_operation_never_shows_the_progress_frame(ui, make_app, monkeypatch):
+    shown: list[bool] = []
+    real = ProgressScreen.reveal
+    monkeypatch.setattr(ProgressScreen, "reveal", lambda self: (shown.append(True), real(self)))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        res = await ui.hot_add(pilot, app, "128M")
+        await ui.goto(pilot, app, res["start_pfn"])
+        shown.clear()
+        await pilot.press("o", "1")
+        await ui.settle(pilot, app)
+        assert app.machine.block(res["blocks"][0])["online"]
+        assert isinstance(app.screen, MainScreen)
+    assert shown == []
+
+
 def test_job_words_name_the_step_the_count_and_how_to_stop():
     from tui.runner import job_words
 
     assert job_words("hot_add 1T", "sparse_add_section", 1234, 8192, False) == \
         "hot_add 1T: sparse_add_section 1,234 of 8,192 · esc cancels"
     assert job_words("undo", "", 0, 0, False) == "undo · esc cancels"
+    assert job_words("undo", "", 0, 0, False, 1.25) == "undo · 1.2 s · esc cancels"
     assert job_words("eject", "offline_pages", 3, 0, True) == \
         "eject: offline_pages · cancelling, rolling back"
 

@@ -1,9 +1,11 @@
 """The progress display of a long engine job: its current kernel step, a count, a bar, the time
 so far, and `esc` to cancel (the engine rolls the machine back exactly).
 
-It is pushed only when a job outlives `SHOW_AFTER` (short operations never flash it), repaints
-on every Progress message and at least every 0.1 s on its own (the elapsed time and spinner), so
-the screen never looks frozen."""
+It is pushed as the job starts (before the worker runs: its layout costs nothing in the race
+for the interpreter later), so it also keeps keys away from a machine the worker is changing;
+its frame shows once the job outlives `SHOW_AFTER` (short operations never flash it). It
+repaints on every Progress message and at least every 0.1 s on its own (the elapsed time and
+spinner), so the screen never looks frozen."""
 
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ from textual.widgets import Static
 from tui.runner import EngineRunner
 from tui.screens.dialogs import SafeModal
 
-# seconds a job runs before its progress display is shown; until then (and after) the status
-# line carries the step and count, so a half-second operation never flashes a dialog
-SHOW_AFTER = 0.4
+# seconds a job runs before its progress display is seen (the status line says what runs from
+# the start); a quicker operation never flashes it
+SHOW_AFTER = 0.15
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -48,9 +50,10 @@ class ProgressScreen(SafeModal):
     """Shown while a long engine job runs; see the module docstring."""
 
     DEFAULT_CSS = """
-    ProgressScreen { align: center middle; background: $background 10%; }
+    ProgressScreen { align: center middle; background: transparent; }
     ProgressScreen > #frame { width: 60; max-width: 100%; height: auto; max-height: 100%;
                               border: round $warning; background: $surface; padding: 0 1; }
+    ProgressScreen > #frame.-waiting { visibility: hidden; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
@@ -60,12 +63,30 @@ class ProgressScreen(SafeModal):
         self.tick = 0
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="frame"):
+        # laid out at once, seen only once the job outlives SHOW_AFTER: short jobs never
+        # flash it, and showing it later costs no layout pass in the middle of the job
+        with Vertical(id="frame", classes="-waiting"):
             yield Static(id="progress-body")
 
     def on_mount(self) -> None:
         self.repaint()
         self.set_interval(0.1, self._on_tick)
+        wait = SHOW_AFTER - self.runner.elapsed()
+        if wait > 0:
+            self.set_timer(wait, self.reveal)
+        else:                   # the job already ran that long (a busy machine)
+            self.reveal()
+
+    def reveal(self) -> None:
+        """The job outlived SHOW_AFTER: the frame is seen from now on."""
+        frames = self.query("#frame").results(Vertical)
+        frame = next(frames, None)
+        if frame is not None:
+            frame.remove_class("-waiting")
+
+    @property
+    def revealed(self) -> bool:
+        return not self.query_one("#frame").has_class("-waiting")
 
     def _on_tick(self) -> None:
         self.tick += 1
