@@ -185,7 +185,10 @@ def test_progress_text_counts_and_bar():
     assert " 25.0%" in plain
     assert plain.count("█") == round(0.25 * 28)
     assert "esc: cancel" in plain
-    assert "rolling back" in progress_text("x", "", 0, 0, 0.0, 0, 40, True).plain
+    early = progress_text("x", "", 0, 0, 0.0, 0, 40, True).plain
+    assert "rolling back" in early
+    # as many lines before the first count as after: the display is laid out only once
+    assert early.count("\n") == plain.count("\n")
 
 
 async def test_dialogs_remember_the_last_answer(ui, make_app):

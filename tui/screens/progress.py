@@ -32,15 +32,17 @@ def progress_text(label: str, step: str, done: int, total: int, elapsed: float, 
     text.append(f"{SPINNER[tick % len(SPINNER)]} ", style="bold")
     text.append(label + "\n", style="bold")
     text.append(f"kernel step: {step or 'starting'}\n")
+    # always five lines: the display is laid out once, when the job starts, before any count
+    bar_w = max(4, width - 12)
     if total > 0:
         frac = min(1.0, max(0.0, done / total))
-        bar_w = max(4, width - 12)
         filled = int(round(frac * bar_w))
         text.append("█" * filled + "░" * (bar_w - filled))
         text.append(f" {frac * 100:5.1f}%\n")
         text.append(f"{done:,} of {total:,} done · {elapsed:.1f} s\n")
     else:
-        text.append(f"{elapsed:.1f} s\n")
+        text.append("░" * bar_w + "      \n")
+        text.append(f"counting · {elapsed:.1f} s\n")
     text.append("cancelling: rolling back…" if cancelling else "esc: cancel (rolled back exactly)",
                 style="italic")
     return text
