@@ -1,14 +1,15 @@
 """When Python's cyclic garbage collector runs in the app: while nobody types.
 
 Left to itself the collector runs a full pass whenever enough long-lived objects piled up,
-walking every tracked object that is not frozen. The engine's state is frozen after each job
-(tui/runner.py), but a session keeps making drawn lines (strips, segments, styles) by the
-hundred thousand, and full passes over them (10-55 ms at 200x60 with 1 TiB) landed in
-whatever key was pressed at the time. So the app switches automatic collection off and runs
-it itself: once nothing has been typed or clicked for a second, it collects everything (no
-garbage cycle survives it) and freezes what is left, so the next idle pass walks only what is
-new. Should typing never pause, a pass runs anyway once a million objects piled up (memory
-stays bounded). Reference counting frees everything else as usual, at once.
+walking every tracked object: the machine's state and undo journals, and the drawn lines
+(strips, segments, styles) by the hundred thousand. Such passes (10-55 ms while typing at
+200x60 with 1 TiB; 80-300 ms right after a TiB operation) landed in whatever key or frame
+came next. So the app switches automatic collection off and runs it itself, once nothing has
+been typed or clicked for a second: it collects what is new and freezes what survives
+(`gc.freeze`), so the next pass walks only what is new again. Frozen objects that die later
+in a cycle (Textual's strips and widgets do) would never be freed, so every FULL_EVERY-th pass
+unfreezes everything first and walks it all. Should typing never pause, a pass runs anyway
+once a million objects piled up. Reference counting frees everything else as usual, at once.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import gc
 import time
 from collections.abc import Callable
 
+from tui.runner import freeze_long_lived
+
 IDLE_AFTER = 1.0             # seconds without input before the collector runs
 CHECK_EVERY = 0.5            # how often the app asks
 PILE_LIMIT = 1_000_000       # tracked objects allocated since the last pass: collect anyway
+FULL_EVERY = 8               # every this many passes, frozen objects are walked too
 
 
 class IdleCollector:
@@ -56,8 +60,9 @@ class IdleCollector:
         idle = self._dirty and self._clock() - self._last_activity >= IDLE_AFTER
         if not (idle or piled):
             return False
-        gc.collect()
-        gc.freeze()
+        if self.passes % FULL_EVERY == FULL_EVERY - 1:
+            gc.unfreeze()           # what was frozen and died since goes too
+        freeze_long_lived()
         self._dirty = False
         self.passes += 1
         return True

@@ -7,12 +7,8 @@ A job is a function that does engine work and returns the message that describes
   posts a `Progress` message at most ~10 times a second, gives the UI thread a turn (the GIL),
   and raises `engine.Cancelled` once the user asked to stop (the engine then rolls back exactly);
 - the read caches built in the worker (`prepare_reads`), not in the first repaint;
-- the cyclic garbage collector kept off the UI thread's frames: a TiB operation leaves hundreds
-  of thousands of new long-lived objects (its undo journal), and the collector's passes over them
-  (a gen-2 pass took ~300 ms) would land in the frame that shows the result. The runner holds the
-  collector off while the job runs and then freezes what exists (`gc.freeze`): those objects are
-  never walked again. Nothing of the engine is lost to it: engine state has no reference cycles
-  (a dropped Machine is freed by reference counting, tests/tui/test_runner_gc.py);
+- the cyclic garbage collector held off while the job runs (the app's own collector policy,
+  tui/collector.py, walks and freezes what the job built once input pauses);
 - the app's one crash net: an exception from the engine becomes an `OpCrashed` message with its
   traceback, shown in the log; the app carries on.
 """
@@ -124,8 +120,6 @@ class EngineRunner:
             for machine in machines:
                 machine.progress_hook = None
             sys.setswitchinterval(switch)
-            # before the collector runs again: what the job built is old and stays so
-            freeze_long_lived()
             if collecting:
                 gc.enable()
         self.app.post_message(outcome)
@@ -143,10 +137,12 @@ class EngineRunner:
 
 
 def freeze_long_lived() -> None:
-    """Move every object that exists now out of the cyclic collector's passes (gc.freeze):
-    the machine's state and undo journals live as long as the session, and a full pass over
-    them in the UI thread (~300 ms after a TiB) is a frozen screen. Engine state has no
-    reference cycles, so a machine dropped later is still freed, by reference counting."""
+    """Collect the garbage cycles there are, then move every object that exists now out of
+    the cyclic collector's passes (gc.freeze): the machine's state and undo journals live as
+    long as the session, and a full pass over them in the UI thread (~300 ms after a TiB) is a
+    frozen screen. Engine state has no reference cycles, so a machine dropped later is still
+    freed, by reference counting (tests/tui/test_runner_gc.py)."""
+    gc.collect()
     gc.freeze()
 
 

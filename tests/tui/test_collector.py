@@ -77,3 +77,36 @@ async def test_the_app_holds_the_collector_off_and_gives_it_back(ui, make_app):
         assert app.collector.passes == before + 1
     assert gc.isenabled() == was
     gc.unfreeze()
+
+
+def test_every_few_passes_frozen_objects_that_died_in_a_cycle_are_freed():
+    import weakref
+
+    from tui.collector import FULL_EVERY
+
+    class Node:
+        pass
+
+    clock = Clock()
+    c = IdleCollector(clock)
+    c.start()
+    try:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        ref = weakref.ref(a)
+        c.activity()
+        clock.now += IDLE_AFTER
+        assert c.tick(busy=False)                  # the cycle is alive: frozen with the rest
+        del a, b                                   # ... and dies frozen
+        for _ in range(FULL_EVERY - 2):
+            c.activity()
+            clock.now += IDLE_AFTER
+            assert c.tick(busy=False)
+            assert ref() is not None               # the passes that walk only what is new
+        c.activity()
+        clock.now += IDLE_AFTER
+        assert c.tick(busy=False) and c.passes == FULL_EVERY
+        assert ref() is None                       # the full pass frees it
+    finally:
+        c.stop()
+        gc.unfreeze()
