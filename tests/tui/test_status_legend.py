@@ -208,3 +208,11 @@ def test_legend_names_are_in_the_text_colour_and_only_marks_in_the_state_colour(
     coloured = [(line.plain[s.start:s.end], s.style.color) for s in line.spans]
     assert coloured == [(SWATCH, to_rich_color(colours["state-free"])),
                         (SWATCH, to_rich_color(colours["state-hole"]))]
+
+
+def test_a_running_job_gives_up_its_step_before_its_name():
+    words = "hot_add 32T on node 0: sparse_add_section 63,440 of 262,144 · 0.4 s · esc cancels"
+    info = StatusInfo(**{**INFO.__dict__, "running": words})
+    assert render_status(info, 200).plain.startswith(f"▶ {words}")
+    assert render_status(info, 78).plain.startswith("▶ hot_add 32T on node 0 · 0.4 s · esc cancels")
+    assert render_status(info, 30).plain.startswith("▶ busy")

@@ -62,8 +62,19 @@ class StatusInfo:
                    running=running, selection=selection, hidden=tuple(hidden))
 
 
-# (key, long form, short form) in order of importance: the last ones shrink and go first.
-def _items(info: StatusInfo) -> list[tuple[str, str, str]]:
+def running_forms(words: str) -> list[str]:
+    """The running job from its full words ("hot_add 1T: sparse_add_section 5 of 8 · 0.3 s ·
+    esc cancels") to the fewest: without the step and count, then "busy"."""
+    forms = [f"▶ {words}"]
+    parts = words.split(" · ")
+    if ": " in parts[0]:
+        forms.append("▶ " + " · ".join([parts[0].split(": ", 1)[0]] + parts[1:]))
+    forms.append("▶ busy")
+    return forms
+
+
+# (key, long form, shorter forms...) in order of importance: the last ones shrink and go first.
+def _items(info: StatusInfo) -> list[tuple[str, ...]]:
     mode_long, mode_short = MODE_WORDS.get(info.mode, (info.mode, info.mode))
     items = []
     if info.hidden:
@@ -71,7 +82,7 @@ def _items(info: StatusInfo) -> list[tuple[str, str, str]]:
         items.append(("hidden", f"hidden: {hidden} (enlarge the terminal; ? keys)",
                       f"hidden: {hidden}"))
     if info.running:
-        items.append(("running", f"▶ {info.running}", "▶ busy"))
+        items.append(("running", *running_forms(info.running)))
     items += [
         ("profile", f"profile {info.profile}", info.profile),
         ("zoom", describe_zoom(info.per_cell, info.page_size),
@@ -106,7 +117,7 @@ _GIVE_WAY = (
     ("short", "arch"), ("short", "profile"), ("drop", "idle"), ("short", "zoom"),
     ("drop", "theme"), ("drop", "mode"), ("drop", "block"), ("drop", "page"), ("drop", "arch"),
     ("drop", "zoom"), ("drop", "profile"), ("drop", "selection"), ("short", "hidden"),
-    ("short", "running"), ("drop", "running"),
+    ("short", "running"), ("short", "running"), ("drop", "running"),
 )
 
 
@@ -115,8 +126,8 @@ def render_status(info: StatusInfo, width: int) -> Text:
     `_GIVE_WAY` one by one; what runs is kept longest."""
     if width <= 0:
         return Text("")
-    items = {key: [long, short] for key, long, short in _items(info)}
-    shown = {key: long for key, long, _ in _items(info)}
+    items = {key: forms for key, *forms in _items(info)}
+    shown = {key: forms[0] for key, *forms in _items(info)}
 
     def length() -> int:
         return len(SEPARATOR.join(shown.values()))
@@ -127,7 +138,9 @@ def render_status(info: StatusInfo, width: int) -> Text:
         if key not in shown:
             continue
         if action == "short":
-            shown[key] = items[key][1]
+            # the next shorter form (the running job has three)
+            forms = items[key]
+            shown[key] = forms[min(forms.index(shown[key]) + 1, len(forms) - 1)]
         elif len(shown) > 1:
             del shown[key]
     text = _join(list(shown.items()))
