@@ -525,7 +525,7 @@ class Machine:
     # queries (the public read API used by the TUI and reports)
     # =====================================================================================
     def prepare_reads(self) -> None:
-        """Build the read caches (flat run index, memmap reverse index) now.
+        """Build the read caches (flat run index, memmap reverse index, block table) now.
 
         Wide reads build them on first use; a front end that runs operations in a worker
         thread calls this there, so the first repaint after an operation does not pay.

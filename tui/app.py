@@ -27,8 +27,8 @@ from tui.messages import (MachineReplaced, OpApplied, OpCancelled, OpCrashed, Op
                           RangeApplied, Undone)
 from tui.playback import Playback
 from tui.playback_control import PLAYBACK_ACTIONS, PlaybackControl
-from tui.collector import IdleCollector
-from tui.runner import EngineRunner, freeze_long_lived
+from tui.collector import IdleCollector, freeze_long_lived
+from tui.runner import EngineRunner
 from tui.screens.main import MainScreen
 from tui.textual_compat import command_palette_class, guard_option_list_races
 from tui.theming import MODE_WORDS, ThemedApp, auto_glyphs

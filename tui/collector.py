@@ -18,12 +18,19 @@ import gc
 import time
 from collections.abc import Callable
 
-from tui.runner import freeze_long_lived
-
 IDLE_AFTER = 1.0             # seconds without input before the collector runs
 CHECK_EVERY = 0.5            # how often the app asks
 PILE_LIMIT = 1_000_000       # tracked objects allocated since the last pass: collect anyway
 FULL_EVERY = 8               # every this many passes, frozen objects are walked too
+
+
+def freeze_long_lived() -> None:
+    """Collect the garbage cycles there are, then move every object that exists now out of
+    the collector's passes (gc.freeze): the machine's state and undo journals live as long as
+    the session. Engine state has no reference cycles, so a machine dropped later is still
+    freed, by reference counting (tests/tui/test_runner_gc.py)."""
+    gc.collect()
+    gc.freeze()
 
 
 class IdleCollector:
@@ -53,7 +60,7 @@ class IdleCollector:
 
     def tick(self, busy: bool) -> bool:
         """Collect and freeze if the app has been idle long enough (or too much piled up);
-        True if it did. `busy`: an engine job runs (its worker freezes what it built)."""
+        True if it did. `busy`: an engine job runs (a pass would hold up its worker)."""
         if busy or self._was_enabled is None:
             return False
         piled = gc.get_count()[0] > PILE_LIMIT

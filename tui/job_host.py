@@ -76,11 +76,6 @@ class JobHost(_AppBase):
         self._status_clock = self.set_interval(STATUS_TICK, self.refresh_status)
         return True
 
-    def action_cancel_job(self) -> None:
-        """esc while a job runs (before its progress display shows): cancel it."""
-        if self.runner.cancel():
-            self.refresh_status()
-
     def job_done(self) -> None:
         """A job's outcome arrived: the runner is free; its progress display goes."""
         self.runner.finished()
@@ -92,8 +87,8 @@ class JobHost(_AppBase):
         self.refresh_status()
 
     def on_progress(self, message: Progress) -> None:
-        # the status line shows the step and count from the start; the progress display only
-        # once the job outlives SHOW_AFTER
+        # the status line shows the step and count from the start; the progress display's
+        # frame is seen once the job outlives SHOW_AFTER
         self.refresh_status()
         screen = self.screen
         # A Progress can arrive between push_screen and the display's compose (a busy

@@ -89,9 +89,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Replay this session's history on a new machine running another kernel profile"),
     ActionSpec("undo", "u,ctrl+z", "undo", "Undo", "Undo", "Undo the last operation", footer=True),
     ActionSpec("redo", "ctrl+y", "redo", "Redo", "Redo", "Redo the last undone operation"),
-    ActionSpec("cancel_job", "escape", "cancel_job", "Cancel", "Cancel the running operation",
-               "Cancel the operation in progress (the engine rolls it back exactly); the status "
-               "line shows its kernel step and count"),
     ActionSpec("save", "s", "save", "Save", "Save session as scenario…",
                "Save the machine and every operation so far as a scenario TOML file"),
     ActionSpec("jump", "slash", "jump", "Jump", "Jump to pfn / address / block…",

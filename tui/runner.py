@@ -7,15 +7,12 @@ A job is a function that does engine work and returns the message that describes
   posts a `Progress` message at most ~10 times a second, gives the UI thread a turn (the GIL),
   and raises `engine.Cancelled` once the user asked to stop (the engine then rolls back exactly);
 - the read caches built in the worker (`prepare_reads`), not in the first repaint;
-- the cyclic garbage collector held off while the job runs (the app's own collector policy,
-  tui/collector.py, walks and freezes what the job built once input pauses);
 - the app's one crash net: an exception from the engine becomes an `OpCrashed` message with its
   traceback, shown in the log; the app carries on.
 """
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
@@ -103,8 +100,6 @@ class EngineRunner:
         # GIL for 5 ms slices; 1 ms slices let the event loop repaint the progress in time
         switch = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
-        collecting = gc.isenabled()
-        gc.disable()
         for machine in machines:
             machine.progress_hook = self.hook
         outcome: Message
@@ -120,8 +115,6 @@ class EngineRunner:
             for machine in machines:
                 machine.progress_hook = None
             sys.setswitchinterval(switch)
-            if collecting:
-                gc.enable()
         self.app.post_message(outcome)
 
     def running_words(self) -> str:
@@ -134,16 +127,6 @@ class EngineRunner:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started if self.busy else 0.0
-
-
-def freeze_long_lived() -> None:
-    """Collect the garbage cycles there are, then move every object that exists now out of
-    the cyclic collector's passes (gc.freeze): the machine's state and undo journals live as
-    long as the session, and a full pass over them in the UI thread (~300 ms after a TiB) is a
-    frozen screen. Engine state has no reference cycles, so a machine dropped later is still
-    freed, by reference counting (tests/tui/test_runner_gc.py)."""
-    gc.collect()
-    gc.freeze()
 
 
 def job_words(label: str, step: str, done: int, total: int, cancelling: bool,

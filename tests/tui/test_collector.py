@@ -4,8 +4,28 @@ runs, a full pass and a freeze once input has paused, the collector restored at 
 from __future__ import annotations
 
 import gc
+import weakref
 
 from tui.collector import IDLE_AFTER, IdleCollector
+
+
+class Node:
+    pass
+
+
+def cycle() -> weakref.ref:
+    """Two objects holding each other, dropped at once: a weak reference to one of them (only
+    the cyclic collector frees them)."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+
+def idle_tick(c: IdleCollector, clock: "Clock") -> bool:
+    """Some input, then a second without any, then the app's periodic check."""
+    c.activity()
+    clock.now += IDLE_AFTER
+    return c.tick(busy=False)
 
 
 class Clock:
@@ -42,23 +62,13 @@ def test_passes_run_only_after_a_pause_and_only_when_something_happened():
 
 
 def test_a_pass_collects_garbage_cycles_before_freezing():
-    import weakref
-
-    class Node:
-        pass
-
     clock = Clock()
     c = IdleCollector(clock)
     c.start()
     try:
-        a, b = Node(), Node()
-        a.other, b.other = b, a                     # a cycle: only the collector frees it
-        ref = weakref.ref(a)
-        del a, b
+        ref = cycle()
         assert ref() is not None                    # automatic collection is off
-        c.activity()
-        clock.now += IDLE_AFTER
-        assert c.tick(busy=False)
+        assert idle_tick(c, clock)
         assert ref() is None                        # collected, not frozen with the rest
     finally:
         c.stop()
@@ -80,12 +90,7 @@ async def test_the_app_holds_the_collector_off_and_gives_it_back(ui, make_app):
 
 
 def test_every_few_passes_frozen_objects_that_died_in_a_cycle_are_freed():
-    import weakref
-
     from tui.collector import FULL_EVERY
-
-    class Node:
-        pass
 
     clock = Clock()
     c = IdleCollector(clock)
@@ -94,18 +99,12 @@ def test_every_few_passes_frozen_objects_that_died_in_a_cycle_are_freed():
         a, b = Node(), Node()
         a.other, b.other = b, a
         ref = weakref.ref(a)
-        c.activity()
-        clock.now += IDLE_AFTER
-        assert c.tick(busy=False)                  # the cycle is alive: frozen with the rest
+        assert idle_tick(c, clock)                 # the cycle is alive: frozen with the rest
         del a, b                                   # ... and dies frozen
         for _ in range(FULL_EVERY - 2):
-            c.activity()
-            clock.now += IDLE_AFTER
-            assert c.tick(busy=False)
+            assert idle_tick(c, clock)
             assert ref() is not None               # the passes that walk only what is new
-        c.activity()
-        clock.now += IDLE_AFTER
-        assert c.tick(busy=False) and c.passes == FULL_EVERY
+        assert idle_tick(c, clock) and c.passes == FULL_EVERY
         assert ref() is None                       # the full pass frees it
     finally:
         c.stop()

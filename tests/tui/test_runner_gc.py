@@ -1,4 +1,4 @@
-"""The runner freezes what a job built out of the cyclic collector's passes (tui/runner.py).
+"""The app freezes what exists out of the cyclic collector's passes (tui/collector.py).
 That is only safe because engine state has no reference cycles: a machine dropped later is
 freed by reference counting alone. This proves it on machines that used every kind of state."""
 

@@ -40,7 +40,7 @@ from tui.playback import (Playback, Script, StepRecord, describe_result, describ
                           undo_to)
 from tui.runner import EngineRunner
 from tui.screens.help import HelpScreen
-from tui.widgets.counters import vmemmap_runs
+from tui.widgets.counters import vmemmap_runs, zones_in_use
 from tui.textual_compat import command_palette_class, guard_option_list_races
 from tui.theming import MODE_WORDS, ThemedApp, auto_glyphs, next_mode
 from tui.widgets.event_log import EventLog
@@ -99,9 +99,7 @@ def side_counters(machine: Machine, rec: StepRecord | None) -> dict[str, Counter
     meminfo = machine.meminfo()
     out["MemTotal kB"] = meminfo["MemTotal"]
     out["MemFree kB"] = meminfo["MemFree"]
-    for zone in machine.zoneinfo():
-        if not zone["present"] and not zone["spanned"]:
-            continue
+    for zone in zones_in_use(machine):
         name = f"n{zone['node']} {zone['zone']}"
         out[f"{name} present"] = zone["present"]
         out[f"{name} managed"] = zone["managed"]

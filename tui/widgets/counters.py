@@ -35,9 +35,13 @@ def vmemmap_runs(table: BlockTable, *, every_hot_added: bool = False
     return tuple(zip(ids[first].tolist(), ids[last].tolist(), values[first].tolist()))
 
 
-def snapshot(machine: MachineView, table: BlockTable | None = None) -> dict[str, int]:
-    """Every watched counter as a flat dict: name -> value (ints compare and give deltas).
-    `table`: the machine's block table when the caller has already read it."""
+def zones_in_use(machine: MachineView) -> list[dict]:
+    """The machine's zoneinfo entries that have memory or span some (the others say nothing)."""
+    return [z for z in machine.zoneinfo() if z["present"] or z["spanned"]]
+
+
+def snapshot(machine: MachineView) -> dict[str, int]:
+    """Every watched counter as a flat dict: name -> value (ints compare and give deltas)."""
     snap: dict[str, int] = {}
     meminfo = machine.meminfo()
     for key in MEMINFO_KEYS:
@@ -51,9 +55,7 @@ def snapshot(machine: MachineView, table: BlockTable | None = None) -> dict[str,
     for key in VMSTAT_KEYS:
         if key in vmstat:
             snap[f"vmstat.{key}"] = vmstat[key]
-    for z in machine.zoneinfo():
-        if not z["present"] and not z["spanned"]:
-            continue
+    for z in zones_in_use(machine):
         name = f"zone.{z['node']}.{z['zone']}"
         snap[f"{name}.present"] = z["present"]
         snap[f"{name}.managed"] = z["managed"]
@@ -85,7 +87,7 @@ class Counters(TextPanel):
                     table: BlockTable | None = None) -> None:
         """Read the counters after an operation (`mark_changes`: draw what moved, with its
         delta; False for a new machine). Costs O(zones + runs), not O(blocks), in Python."""
-        snap = snapshot(machine, table)
+        snap = snapshot(machine)
         runs = vmemmap_runs(machine.block_table() if table is None else table)
         if mark_changes and self.current:
             self.previous = self.current
